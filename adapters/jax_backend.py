@@ -1,0 +1,284 @@
+"""JAX (``jax.numpy``) as a backend under test, in its default 32-bit mode and with x64.
+
+Each method is the ``jax.numpy`` spelling of one operation of the
+documentation's PyTorch subset, using the library's own operators so that its
+scalar promotion applies.  JAX arrays are immutable and its autograd is
+functional, so specs that need ``in_place`` or ``autograd`` are "not
+applicable" here, with the reasons in ``missing``.
+
+Two adapters share this code:
+
+* ``jax``: JAX's default mode.  64-bit types do not exist: integer literals and
+  ``arange`` give int32, float literals give float32, and a request for
+  ``int64`` / ``float64`` is narrowed to 32 bits (done here, before calling
+  ``jnp``, so that JAX does not warn about it).
+* ``jax-x64``: ``jax_enable_x64`` on: int64 and float64 defaults.
+
+``jax_enable_x64`` is a configuration flag, and one process may run both
+adapters, so neither adapter touches the global value.  ``context()`` returns a
+context manager that sets the flag *thread-locally* (``jax.enable_x64(bool)``,
+the flag's own context manager) and makes the CPU the default device
+(``jax.default_device``); every method also runs inside that context, so an
+adapter behaves the same whether or not its caller entered it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, TypeVar
+
+import jax
+import jax.numpy as jnp
+import jaxlib
+import numpy as np
+
+from adapters.protocol import DtypePolicy, NotApplicable
+from adapters.registry import Unavailability
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: what a 64-bit dtype request becomes when x64 is off
+_NARROW: dict[str, str] = {
+    "int64": "int32",
+    "uint64": "uint32",
+    "float64": "float32",
+    "complex128": "complex64",
+}
+
+
+def _scoped(method: _F) -> _F:
+    """Run ``method`` inside its adapter's ``context()``."""
+
+    @functools.wraps(method)
+    def wrapper(self: JaxAdapter, *args: Any, **kwargs: Any) -> Any:
+        if jax.enable_x64.value is self.x64 and jax.default_device.value is self._cpu:
+            return method(self, *args, **kwargs)  # already inside (the engine's case)
+        with self.context():
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class JaxAdapter:
+    name: ClassVar[str] = "jax"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"random"})
+    missing: ClassVar[dict[str, str]] = {
+        "in_place": (
+            "JAX arrays are immutable: X[i] = v raises and X += Y rebinds X to a new "
+            "array; the functional equivalent is X.at[i].set(v)"
+        ),
+        "autograd": (
+            "JAX's autograd is functional (jax.grad, jax.vjp): there is no .grad "
+            "attribute, requires_grad_ or backward()"
+        ),
+    }
+    #: for reproducers: how this backend spells the notes' ``torch.`` namespace
+    namespace: ClassVar[str] = "jnp"
+    imports: ClassVar[str] = "import jax.numpy as jnp"
+    #: the value of ``jax_enable_x64`` inside ``context()``
+    x64: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        try:
+            self._cpu = jax.devices("cpu")[0]
+        except RuntimeError as exc:  # e.g. JAX_PLATFORMS names no cpu
+            raise Unavailability(f"JAX has no CPU backend here: {exc}") from exc
+        # measured with jax 0.10.2, x64 off: jnp.array([1]) int32, jnp.array([1.0])
+        # float32, jnp.arange(3) int32, int32 array + float32 array -> float32
+        self.policy = DtypePolicy(
+            default_int="int32",
+            default_float="float32",
+            max_bits=32,
+            int_float_promotion="float_operand",
+        )
+
+    def versions(self) -> dict[str, str]:
+        return {"jax": jax.__version__, "jaxlib": jaxlib.__version__}
+
+    @contextlib.contextmanager
+    def context(self) -> Iterator[None]:
+        """This adapter's x64 mode and the CPU device, for the current thread only."""
+        with jax.enable_x64(self.x64), jax.default_device(self._cpu):
+            yield
+
+    def _dtype(self, name: str | None) -> str | None:
+        if name is None or self.x64:
+            return name
+        return _NARROW.get(str(name), name)
+
+    # -- crossing the boundary -------------------------------------------
+    @_scoped
+    def from_host(self, array: Any) -> jax.Array:
+        host = np.asarray(array)
+        if not self.x64:
+            host = host.astype(self._dtype(host.dtype.name), copy=False)
+        return jnp.array(host)
+
+    @_scoped
+    def to_host(self, value: Any) -> Any:
+        if isinstance(value, jax.Array):
+            return np.array(value, copy=True)
+        if isinstance(value, list | tuple) and any(isinstance(v, jax.Array) for v in value):
+            return np.asarray([self.to_host(v) for v in value])
+        return np.asarray(value)
+
+    def is_tensor(self, value: Any) -> bool:
+        return isinstance(value, jax.Array)
+
+    @_scoped
+    def to_bool(self, value: Any) -> bool:
+        return bool(value)
+
+    # -- creation ----------------------------------------------------------
+    @_scoped
+    def tensor(self, data: Any, dtype: str | None) -> jax.Array:
+        return jnp.array(data, dtype=self._dtype(dtype))
+
+    @_scoped
+    def arange(self, end: float, dtype: str | None) -> jax.Array:
+        return jnp.arange(end, dtype=self._dtype(dtype))
+
+    @_scoped
+    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> jax.Array:
+        return jnp.zeros(tuple(shape), dtype=self._dtype(dtype))
+
+    @_scoped
+    def ones(self, shape: tuple[int, ...], dtype: str | None) -> jax.Array:
+        return jnp.ones(tuple(shape), dtype=self._dtype(dtype))
+
+    @_scoped
+    def zeros_like(self, x: jax.Array) -> jax.Array:
+        return jnp.zeros_like(x)
+
+    @_scoped
+    def randn(self, shape: tuple[int, ...], seed: int) -> jax.Array:
+        return jax.random.normal(jax.random.key(seed), tuple(shape))
+
+    # -- shape -------------------------------------------------------------
+    def shape(self, x: jax.Array) -> tuple[int, ...]:
+        return tuple(x.shape)
+
+    def numel(self, x: jax.Array) -> int:
+        return int(x.size)
+
+    def length(self, x: jax.Array) -> int:
+        return len(x)
+
+    @_scoped
+    def reshape(self, x: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        return x.reshape(tuple(shape))
+
+    @_scoped
+    def transpose(self, x: jax.Array) -> jax.Array:
+        return x.T
+
+    @_scoped
+    def cat(self, tensors: Sequence[jax.Array], axis: int) -> jax.Array:
+        return jnp.concatenate(list(tensors), axis=axis)
+
+    # -- elementwise -------------------------------------------------------
+    @_scoped
+    def add(self, x: Any, y: Any) -> Any:
+        return x + y
+
+    @_scoped
+    def sub(self, x: Any, y: Any) -> Any:
+        return x - y
+
+    @_scoped
+    def mul(self, x: Any, y: Any) -> Any:
+        return x * y
+
+    @_scoped
+    def div(self, x: Any, y: Any) -> Any:
+        return x / y
+
+    @_scoped
+    def pow(self, x: Any, y: Any) -> Any:
+        return x**y
+
+    @_scoped
+    def eq(self, x: Any, y: Any) -> Any:
+        return x == y
+
+    @_scoped
+    def lt(self, x: Any, y: Any) -> Any:
+        return x < y
+
+    @_scoped
+    def gt(self, x: Any, y: Any) -> Any:
+        return x > y
+
+    @_scoped
+    def neg(self, x: Any) -> Any:
+        return -x
+
+    @_scoped
+    def exp(self, x: Any) -> Any:
+        return jnp.exp(x)
+
+    @_scoped
+    def abs(self, x: Any) -> Any:
+        return jnp.abs(x)
+
+    # -- reductions --------------------------------------------------------
+    @_scoped
+    def sum(self, x: jax.Array, axis: int | None, keepdims: bool) -> Any:
+        return jnp.sum(x, axis=axis, keepdims=keepdims)
+
+    @_scoped
+    def mean(self, x: jax.Array, axis: int | None, keepdims: bool) -> Any:
+        return jnp.mean(x, axis=axis, keepdims=keepdims)
+
+    @_scoped
+    def cumsum(self, x: jax.Array, axis: int) -> jax.Array:
+        return jnp.cumsum(x, axis=axis)
+
+    @_scoped
+    def norm(self, x: jax.Array, p: float) -> Any:
+        return jnp.linalg.norm(jnp.ravel(x), ord=p)
+
+    # -- products ----------------------------------------------------------
+    @_scoped
+    def dot(self, x: jax.Array, y: jax.Array) -> Any:
+        return jnp.dot(x, y)
+
+    @_scoped
+    def mv(self, a: jax.Array, x: jax.Array) -> jax.Array:
+        return jnp.matmul(a, x)
+
+    @_scoped
+    def mm(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        return jnp.matmul(a, b)
+
+    # -- indexing and memory -------------------------------------------------
+    @_scoped
+    def getitem(self, x: jax.Array, key: Any) -> Any:
+        return x[key]
+
+    def setitem(self, x: jax.Array, key: Any, value: Any) -> None:
+        raise NotApplicable(self.missing["in_place"])
+
+    @_scoped
+    def iadd(self, x: jax.Array, y: Any) -> jax.Array:
+        x += y  # no __iadd__ on jax.Array: Python rebinds x to x + y, a new array
+        return x
+
+
+class JaxX64Adapter(JaxAdapter):
+    name: ClassVar[str] = "jax-x64"
+    x64: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # measured with jax 0.10.2 inside jax.enable_x64(True): jnp.array([1]) int64,
+        # jnp.array([1.0]) float64, jnp.arange(3) int64, jnp.zeros(3) float64,
+        # int32 array + float32 array -> float32 (and int64 + float32 -> float32)
+        self.policy = DtypePolicy(
+            default_int="int64",
+            default_float="float64",
+            max_bits=64,
+            int_float_promotion="float_operand",
+        )

@@ -1,0 +1,154 @@
+"""NumPy as a backend under test.
+
+Each method is the NumPy spelling of one operation of the documentation's
+PyTorch subset.  NumPy has no autograd, so specs that need it are "not
+applicable" here with the reason in ``missing``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from adapters.protocol import DtypePolicy
+
+
+class NumpyAdapter:
+    name: ClassVar[str] = "numpy"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"in_place", "random"})
+    missing: ClassVar[dict[str, str]] = {
+        "autograd": "NumPy has no automatic differentiation",
+    }
+    #: for reproducers: how this backend spells the notes' ``torch.`` namespace
+    namespace: ClassVar[str] = "np"
+    imports: ClassVar[str] = "import numpy as np"
+
+    def __init__(self) -> None:
+        self.policy = DtypePolicy(
+            default_int="int64", default_float="float64", int_float_promotion="widest"
+        )
+
+    def versions(self) -> dict[str, str]:
+        return {"numpy": np.__version__}
+
+    # -- crossing the boundary -------------------------------------------
+    def from_host(self, array: Any) -> np.ndarray:
+        return np.array(array, copy=True)
+
+    def to_host(self, value: Any) -> Any:
+        return np.asarray(value)
+
+    def is_tensor(self, value: Any) -> bool:
+        return isinstance(value, np.ndarray | np.generic)
+
+    def to_bool(self, value: Any) -> bool:
+        return bool(value)
+
+    # -- creation ----------------------------------------------------------
+    def tensor(self, data: Any, dtype: str | None) -> np.ndarray:
+        return np.array(data, dtype=dtype)
+
+    def arange(self, end: int | float, dtype: str | None) -> np.ndarray:
+        return np.arange(end, dtype=dtype)
+
+    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> np.ndarray:
+        return np.zeros(shape, dtype=dtype)
+
+    def ones(self, shape: tuple[int, ...], dtype: str | None) -> np.ndarray:
+        return np.ones(shape, dtype=dtype)
+
+    def zeros_like(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros_like(x)
+
+    def randn(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
+        return np.random.default_rng(seed).standard_normal(shape)
+
+    # -- shape -------------------------------------------------------------
+    def shape(self, x: np.ndarray) -> tuple[int, ...]:
+        return tuple(x.shape)
+
+    def numel(self, x: np.ndarray) -> int:
+        return int(x.size)
+
+    def length(self, x: np.ndarray) -> int:
+        return len(x)
+
+    def reshape(self, x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return x.reshape(shape)
+
+    def transpose(self, x: np.ndarray) -> np.ndarray:
+        return x.T
+
+    def cat(self, tensors: Sequence[np.ndarray], axis: int) -> np.ndarray:
+        return np.concatenate(tensors, axis=axis)
+
+    # -- elementwise -------------------------------------------------------
+    def add(self, x: Any, y: Any) -> Any:
+        return np.add(x, y)
+
+    def sub(self, x: Any, y: Any) -> Any:
+        return np.subtract(x, y)
+
+    def mul(self, x: Any, y: Any) -> Any:
+        return np.multiply(x, y)
+
+    def div(self, x: Any, y: Any) -> Any:
+        return np.true_divide(x, y)
+
+    def pow(self, x: Any, y: Any) -> Any:
+        return np.power(x, y)
+
+    def eq(self, x: Any, y: Any) -> Any:
+        return np.equal(x, y)
+
+    def lt(self, x: Any, y: Any) -> Any:
+        return np.less(x, y)
+
+    def gt(self, x: Any, y: Any) -> Any:
+        return np.greater(x, y)
+
+    def neg(self, x: Any) -> Any:
+        return np.negative(x)
+
+    def exp(self, x: Any) -> Any:
+        return np.exp(x)
+
+    def abs(self, x: Any) -> Any:
+        return np.abs(x)
+
+    # -- reductions --------------------------------------------------------
+    def sum(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    def mean(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
+        return np.mean(x, axis=axis, keepdims=keepdims)
+
+    def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        return np.cumsum(x, axis=axis)
+
+    def norm(self, x: np.ndarray, p: float) -> Any:
+        flat = x.reshape(-1)
+        return np.linalg.norm(flat, ord=p)
+
+    # -- products ----------------------------------------------------------
+    def dot(self, x: np.ndarray, y: np.ndarray) -> Any:
+        return np.dot(x, y)
+
+    def mv(self, a: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return np.matmul(a, x)
+
+    def mm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b)
+
+    # -- indexing and memory -------------------------------------------------
+    def getitem(self, x: np.ndarray, key: Any) -> Any:
+        return x[key]
+
+    def setitem(self, x: np.ndarray, key: Any, value: Any) -> None:
+        x[key] = value
+
+    def iadd(self, x: np.ndarray, y: Any) -> np.ndarray:
+        x += y
+        return x

@@ -1,0 +1,181 @@
+"""The adapter protocol: what a backend implements so that every spec can run on it.
+
+A spec's program is written in the PyTorch subset that the documentation uses
+(``torch.arange(12)``, ``A.sum(axis=0)``, ``X[1, 2] = 9``).  The interpreter in
+``conformance.program`` turns every operation of that subset into one call of an
+adapter method below, always with the same canonical arguments, so an adapter is a
+thin translation table from those names to its library.
+
+Values cross the boundary in two directions only:
+
+* inputs drawn by hypothesis arrive as NumPy arrays (``from_host``) or as Python
+  literals (``tensor``);
+* outputs leave through ``to_host``, which returns a NumPy array (or a Python
+  scalar / tuple) that the comparison reads.
+
+NumPy is the interchange format because every array library converts to and
+from it; no *computation* of the reference happens in NumPy.
+
+Capabilities are declared data: a spec that ``requires: [in_place]`` is
+"not applicable" on an adapter that does not list ``in_place``, with the
+adapter's reason, before anything runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+Tensor = Any  # the backend's own array type
+Key = Any  # an index: int, slice, Ellipsis, None or a tuple of those
+
+
+#: Every capability a spec may require.  An adapter lists the ones it has.
+CAPABILITIES: dict[str, str] = {
+    "in_place": "arrays are mutable: X[i] = v, X[:] = e and X += Y write into the same object",
+    "autograd": "stateful reverse-mode autograd: requires_grad_, .grad, backward(), detach()",
+    "random": "a seeded standard-normal sampler (randn)",
+}
+
+
+@dataclass(frozen=True)
+class DtypePolicy:
+    """The dtypes a backend picks when the program does not name one.
+
+    The documentation shows PyTorch: integer literals and ``arange`` give
+    ``int64``, float literals and ``zeros``/``ones`` give ``float32``.  Other
+    libraries choose differently on purpose (NumPy: float64; JAX without x64:
+    int32 and float32, and 64-bit requests are narrowed to 32 bits).  The
+    reference computes every result dtype *under the backend's declared
+    policy*, so a real promotion bug still fails, while a documented default
+    is checked once, by the ``defaults`` specs, and shows up there as a
+    registered divergence instead of drowning every other report line.
+    """
+
+    default_int: str = "int64"
+    default_float: str = "float32"
+    #: the widest dtype the backend can hold; wider requests are narrowed
+    max_bits: int = 64
+    #: "float_operand": int array op float32 array -> float32 (PyTorch, JAX);
+    #: "widest": -> a float wide enough for both (NumPy: float64)
+    int_float_promotion: str = "float_operand"
+
+
+DOCUMENTED_POLICY = DtypePolicy()
+
+
+class NotApplicable(Exception):
+    """Raised by an adapter for an operation its library lacks as a concept."""
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """One backend.  Built-in examples: ``adapters/numpy_backend.py`` (~120 lines)."""
+
+    #: short name used in node ids and reports, e.g. "numpy"
+    name: ClassVar[str]
+    #: capabilities this backend has (keys of ``CAPABILITIES``)
+    capabilities: ClassVar[frozenset[str]]
+    #: why each missing capability is missing, shown in "not applicable" cells
+    missing: ClassVar[dict[str, str]]
+    policy: DtypePolicy
+
+    def versions(self) -> dict[str, str]:
+        """Library name -> version, for the report header."""
+
+    # -- crossing the boundary -------------------------------------------
+    def from_host(self, array: Any) -> Tensor:
+        """A backend tensor holding a NumPy array's values, same dtype (or narrowed per policy)."""
+
+    def to_host(self, value: Tensor) -> Any:
+        """A NumPy array with the tensor's values, dtype and shape."""
+
+    def is_tensor(self, value: Any) -> bool: ...
+
+    def to_bool(self, value: Tensor) -> bool:
+        """``bool(x)`` of a one-element tensor (``if`` / ``while`` on tensor values)."""
+
+    # -- creation ----------------------------------------------------------
+    def tensor(self, data: Any, dtype: str | None) -> Tensor: ...
+    def arange(self, end: int | float, dtype: str | None) -> Tensor: ...
+    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> Tensor: ...
+    def ones(self, shape: tuple[int, ...], dtype: str | None) -> Tensor: ...
+    def zeros_like(self, x: Tensor) -> Tensor: ...
+    def randn(self, shape: tuple[int, ...], seed: int) -> Tensor: ...
+
+    # -- shape -------------------------------------------------------------
+    def shape(self, x: Tensor) -> tuple[int, ...]: ...
+    def numel(self, x: Tensor) -> int: ...
+    def length(self, x: Tensor) -> int:
+        """``len(x)``."""
+
+    def reshape(self, x: Tensor, shape: tuple[int, ...]) -> Tensor: ...
+    def transpose(self, x: Tensor) -> Tensor:
+        """``x.T`` of a matrix."""
+
+    def cat(self, tensors: Sequence[Tensor], axis: int) -> Tensor: ...
+
+    # -- elementwise (either operand may be a Python scalar) -----------------
+    def add(self, x: Any, y: Any) -> Tensor: ...
+    def sub(self, x: Any, y: Any) -> Tensor: ...
+    def mul(self, x: Any, y: Any) -> Tensor: ...
+    def div(self, x: Any, y: Any) -> Tensor: ...
+    def pow(self, x: Any, y: Any) -> Tensor: ...
+    def eq(self, x: Any, y: Any) -> Tensor: ...
+    def lt(self, x: Any, y: Any) -> Tensor: ...
+    def gt(self, x: Any, y: Any) -> Tensor: ...
+    def neg(self, x: Tensor) -> Tensor: ...
+    def exp(self, x: Tensor) -> Tensor: ...
+    def abs(self, x: Tensor) -> Tensor: ...
+
+    # -- reductions ----------------------------------------------------------
+    def sum(self, x: Tensor, axis: int | None, keepdims: bool) -> Tensor: ...
+    def mean(self, x: Tensor, axis: int | None, keepdims: bool) -> Tensor: ...
+    def cumsum(self, x: Tensor, axis: int) -> Tensor: ...
+    def norm(self, x: Tensor, p: float) -> Tensor:
+        """L_p norm of all entries (Frobenius for p=2 on a matrix)."""
+
+    # -- products ------------------------------------------------------------
+    def dot(self, x: Tensor, y: Tensor) -> Tensor: ...
+    def mv(self, a: Tensor, x: Tensor) -> Tensor: ...
+    def mm(self, a: Tensor, b: Tensor) -> Tensor: ...
+
+    # -- indexing and memory -------------------------------------------------
+    def getitem(self, x: Tensor, key: Key) -> Tensor: ...
+    def setitem(self, x: Tensor, key: Key, value: Any) -> None:
+        """``x[key] = value`` in place (capability ``in_place``)."""
+
+    def iadd(self, x: Tensor, y: Any) -> Tensor:
+        """``x += y``: return what the library's ``+=`` leaves bound to ``x``."""
+
+
+
+@runtime_checkable
+class Autograd(Protocol):
+    """The extra methods of an adapter that declares the ``autograd`` capability."""
+
+    def requires_grad_(self, x: Tensor) -> Tensor:
+        """Turn on gradient tracking for a leaf tensor; return it."""
+
+    def grad(self, x: Tensor) -> Tensor | None:
+        """``x.grad``: None until a backward pass reached ``x``."""
+
+    def backward(self, y: Tensor) -> None:
+        """``y.backward()`` of a one-element tensor; gradients accumulate."""
+
+    def detach(self, x: Tensor) -> Tensor: ...
+    def zero_(self, x: Tensor) -> Tensor:
+        """``x.zero_()`` in place (the notes use it as ``x.grad.zero_()``)."""
+
+
+@dataclass
+class AdapterInfo:
+    """What the report says about one selected backend."""
+
+    name: str
+    available: bool
+    reason: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    capabilities: list[str] = field(default_factory=list)
+    policy: dict[str, Any] = field(default_factory=dict)

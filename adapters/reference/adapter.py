@@ -1,0 +1,184 @@
+"""The reference as an adapter: it runs the same programs as every backend.
+
+Used two ways: as a backend in its own right (``--backend reference``, checked
+against the notes' literal examples and the claims' relations), and as the oracle
+for every other backend, then constructed with *that* backend's dtype policy so
+that the expected dtypes are the ones the backend documents for itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
+from adapters.reference import autograd, ops
+from adapters.reference.dtypes import narrowed
+from adapters.reference.tensor import Tensor
+
+Scalar = bool | int | float
+
+
+class ReferenceAdapter:
+    name: ClassVar[str] = "reference"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"in_place", "autograd", "random"})
+    missing: ClassVar[dict[str, str]] = {}
+    namespace: ClassVar[str] = "torch"
+    imports: ClassVar[str] = "import torch  # the reference follows the documented PyTorch semantics"
+
+    def __init__(self, policy: DtypePolicy = DOCUMENTED_POLICY) -> None:
+        self.policy = policy
+
+    def versions(self) -> dict[str, str]:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return {"reference": version("tensor-conformance")}
+        except PackageNotFoundError:
+            return {"reference": "source tree"}
+
+    # -- crossing the boundary -------------------------------------------
+    def from_host(self, array: Any) -> Tensor:
+        # a NumPy array from hypothesis: only its values, dtype and shape are read
+        dtype = "bool" if array.dtype.kind == "b" else str(array.dtype)
+        return ops.make(tuple(array.shape), narrowed(dtype, self.policy), array.reshape(-1).tolist())
+
+    def to_host(self, value: Tensor) -> Any:
+        import numpy as np
+
+        return np.array(value.nested(), dtype=value.dtype).reshape(value.shape)
+
+    def is_tensor(self, value: Any) -> bool:
+        return isinstance(value, Tensor)
+
+    def to_bool(self, value: Tensor) -> bool:
+        if value.numel != 1:
+            raise RuntimeError(f"bool() of a tensor with {value.numel} elements is ambiguous")
+        if value.unsure and value.unsure[0]:
+            from adapters.reference.tensor import Indeterminate
+
+            raise Indeterminate("a branch depends on a comparison within rounding error")
+        return bool(value.values[0])
+
+    # -- creation ----------------------------------------------------------
+    def tensor(self, data: Any, dtype: str | None) -> Tensor:
+        return ops.tensor(data, dtype, self.policy)
+
+    def arange(self, end: int | float, dtype: str | None) -> Tensor:
+        return ops.arange(end, dtype, self.policy)
+
+    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> Tensor:
+        return ops.full(shape, 0, dtype, self.policy)
+
+    def ones(self, shape: tuple[int, ...], dtype: str | None) -> Tensor:
+        return ops.full(shape, 1, dtype, self.policy)
+
+    def zeros_like(self, x: Tensor) -> Tensor:
+        return ops.full(x.shape, 0, x.dtype, self.policy)
+
+    def randn(self, shape: tuple[int, ...], seed: int) -> Tensor:
+        return ops.randn(shape, seed, self.policy)
+
+    # -- shape -------------------------------------------------------------
+    def shape(self, x: Tensor) -> tuple[int, ...]:
+        return x.shape
+
+    def numel(self, x: Tensor) -> int:
+        return x.numel
+
+    def length(self, x: Tensor) -> int:
+        if not x.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return x.shape[0]
+
+    def reshape(self, x: Tensor, shape: tuple[int, ...]) -> Tensor:
+        return autograd.reshape(x, shape)
+
+    def transpose(self, x: Tensor) -> Tensor:
+        return autograd.transpose(x)
+
+    def cat(self, tensors: Sequence[Tensor], axis: int) -> Tensor:
+        return ops.cat(tensors, axis, self.policy)
+
+    # -- elementwise -------------------------------------------------------
+    def add(self, x: Any, y: Any) -> Tensor:
+        return autograd.add(x, y, self.policy)
+
+    def sub(self, x: Any, y: Any) -> Tensor:
+        return autograd.sub(x, y, self.policy)
+
+    def mul(self, x: Any, y: Any) -> Tensor:
+        return autograd.mul(x, y, self.policy)
+
+    def div(self, x: Any, y: Any) -> Tensor:
+        return autograd.div(x, y, self.policy)
+
+    def pow(self, x: Any, y: Any) -> Tensor:
+        return autograd.pow_(x, y, self.policy)
+
+    def eq(self, x: Any, y: Any) -> Tensor:
+        return ops.eq(x, y)
+
+    def lt(self, x: Any, y: Any) -> Tensor:
+        return ops.lt(x, y)
+
+    def gt(self, x: Any, y: Any) -> Tensor:
+        return ops.gt(x, y)
+
+    def neg(self, x: Tensor) -> Tensor:
+        return autograd.neg(x, self.policy)
+
+    def exp(self, x: Tensor) -> Tensor:
+        return autograd.exp(x, self.policy)
+
+    def abs(self, x: Tensor) -> Tensor:
+        return autograd.abs_(x, self.policy)
+
+    # -- reductions --------------------------------------------------------
+    def sum(self, x: Tensor, axis: int | None, keepdims: bool) -> Tensor:
+        return autograd.sum_(x, axis, keepdims, self.policy)
+
+    def mean(self, x: Tensor, axis: int | None, keepdims: bool) -> Tensor:
+        return autograd.mean(x, axis, keepdims, self.policy)
+
+    def cumsum(self, x: Tensor, axis: int) -> Tensor:
+        return ops.cumsum(x, axis, self.policy)
+
+    def norm(self, x: Tensor, p: float) -> Tensor:
+        return autograd.norm(x, p, self.policy)
+
+    # -- products ----------------------------------------------------------
+    def dot(self, x: Tensor, y: Tensor) -> Tensor:
+        return autograd.dot(x, y, self.policy)
+
+    def mv(self, a: Tensor, x: Tensor) -> Tensor:
+        return autograd.mv(a, x, self.policy)
+
+    def mm(self, a: Tensor, b: Tensor) -> Tensor:
+        return autograd.mm(a, b, self.policy)
+
+    # -- indexing and memory -------------------------------------------------
+    def getitem(self, x: Tensor, key: Any) -> Tensor:
+        return ops.getitem(x, key)
+
+    def setitem(self, x: Tensor, key: Any, value: Any) -> None:
+        ops.setitem(x, key, value, self.policy)
+
+    def iadd(self, x: Tensor, y: Any) -> Tensor:
+        return ops.iadd(x, y, self.policy)
+
+    # -- autograd ------------------------------------------------------------
+    def requires_grad_(self, x: Tensor) -> Tensor:
+        return autograd.requires_grad_(x)
+
+    def grad(self, x: Tensor) -> Tensor | None:
+        return x.grad
+
+    def backward(self, y: Tensor) -> None:
+        autograd.backward(y, self.policy)
+
+    def detach(self, x: Tensor) -> Tensor:
+        return autograd.detach(x)
+
+    def zero_(self, x: Tensor) -> Tensor:
+        return autograd.zero_(x)

@@ -1,0 +1,103 @@
+"""Finding adapters by name, by dotted path, by file path or by entry point.
+
+Built-ins are registered as dotted strings so that listing them imports neither
+torch nor jax; a backend whose library is missing becomes an ``Unavailable``
+with the reason, which the engine reports as "not applicable".
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from adapters.protocol import Adapter
+
+#: built-in adapters: name -> "module:factory" (the factory takes no arguments)
+BUILTIN: dict[str, str] = {
+    "reference": "adapters.reference.adapter:ReferenceAdapter",
+    "numpy": "adapters.numpy_backend:NumpyAdapter",
+    "torch": "adapters.torch_backend:TorchAdapter",
+    "torch-cuda": "adapters.torch_backend:TorchCudaAdapter",
+    "jax": "adapters.jax_backend:JaxAdapter",
+    "jax-x64": "adapters.jax_backend:JaxX64Adapter",
+}
+
+#: what `pytest conformance/` runs when no --backend is given
+DEFAULT_BACKENDS: tuple[str, ...] = ("reference", "numpy", "torch", "jax", "jax-x64")
+
+#: installed packages may register adapters under this entry-point group
+ENTRY_POINT_GROUP = "tensor_conformance.adapters"
+
+
+class AdapterError(Exception):
+    """A --backend value that names nothing loadable (a user error, not a missing library)."""
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A backend that cannot run here, and why (e.g. its library is not installed)."""
+
+    name: str
+    reason: str
+
+
+def _installed_entry_points() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def _import_from_file(path: Path, attr: str) -> Any:
+    if not path.is_file():
+        raise AdapterError(f"--backend {path}:{attr}: no such file")
+    module_name = f"_conformance_user_adapter_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise AdapterError(f"--backend {path}:{attr}: cannot import that file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return getattr(module, attr)
+
+
+def _resolve(target: str) -> Any:
+    module_part, _, attr = target.rpartition(":")
+    if not module_part or not attr:
+        raise AdapterError(
+            f"--backend {target!r}: expected a built-in name ({', '.join(BUILTIN)}), "
+            "'package.module:Class' or 'path/to/file.py:Class'"
+        )
+    if module_part.endswith(".py") or "/" in module_part:
+        factory = _import_from_file(Path(module_part), attr)
+    else:
+        factory = getattr(importlib.import_module(module_part), attr)
+    return factory
+
+
+def load(name: str) -> Adapter | Unavailable:
+    """Build the adapter named ``name``, or say why it is unavailable."""
+    target = BUILTIN.get(name) or _installed_entry_points().get(name) or name
+    try:
+        factory = _resolve(target)
+        adapter = factory()
+    except ModuleNotFoundError as exc:
+        # the backend's own library (torch, jax, ...) is not installed
+        return Unavailable(name, f"{exc.name or exc} is not installed ({exc})")
+    except AttributeError as exc:
+        raise AdapterError(f"--backend {name!r}: {exc}") from exc
+    except Unavailability as exc:
+        return Unavailable(name, str(exc))
+    if not isinstance(adapter, Adapter):
+        missing = sorted(
+            m for m in dir(Adapter) if not m.startswith("_") and not hasattr(adapter, m)
+        )
+        raise AdapterError(f"--backend {name!r}: {target} lacks {', '.join(missing)}")
+    return adapter
+
+
+class Unavailability(Exception):
+    """An adapter factory raises this when its library is present but cannot run here
+    (e.g. torch without a CUDA device for ``torch-cuda``)."""

@@ -1,0 +1,153 @@
+"""The known-divergence registry: disagreements we know about, with reason and provenance.
+
+``specs/divergences.yaml`` lists entries like::
+
+    - id: numpy-cumsum-0d
+      backend: numpy
+      spec: reductions/cumsum
+      cases: [any_axis]           # optional: which examples/cases (default: all)
+      when: {A: [float32]}        # optional: drawn values (an array: its dtype) it applies to
+      outputs: ["A.cumsum(axis=axis)"]   # optional: which outputs may differ
+      problems: [shape]           # optional: value | dtype | shape | error | type | relation
+      reason: NumPy's cumsum of a 0-d array returns shape (1,) ...
+      link: https://github.com/numpy/numpy/issues/...
+
+A mismatch that an entry explains makes the cell a *known divergence* instead of a
+failure.  An entry whose conditions were met but which never diverged is *stale*
+(like a strict xfail that passes).  An entry naming a spec, case, output or
+variable that does not exist is a load-time error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import numpy as np
+import yaml
+
+from conformance.compare import Mismatch
+from conformance.spec import Spec, SpecError
+
+_ENTRY_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "backend", "spec", "reason"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+            "backend": {"type": "string"},
+            "spec": {"type": "string"},
+            "cases": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "when": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},
+            "outputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "problems": {"type": "array", "minItems": 1, "items": {
+                "enum": ["value", "dtype", "shape", "error", "type", "relation"]}},
+            "reason": {"type": "string", "minLength": 10},
+            "link": {"type": "string", "pattern": "^https://"},
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Divergence:
+    id: str
+    backend: str
+    spec: str
+    cases: tuple[str, ...] | None
+    when: dict[str, tuple[Any, ...]]
+    outputs: tuple[str, ...] | None
+    problems: tuple[str, ...] | None
+    reason: str
+    link: str | None
+
+    def selects(self, variables: dict[str, Any]) -> bool:
+        """Do the drawn values meet this entry's conditions?"""
+        for name, allowed in self.when.items():
+            value = variables.get(name)
+            if isinstance(value, np.ndarray):
+                value = "bool" if value.dtype == np.bool_ else str(value.dtype)
+            if value not in allowed:
+                return False
+        return True
+
+    def explains(self, mismatch: Mismatch) -> bool:
+        if self.problems is not None and mismatch.problem not in self.problems:
+            return False
+        return self.outputs is None or any(_names(mismatch.output, o) for o in self.outputs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "reason": self.reason, "link": self.link}
+
+
+def _names(mismatch_output: str, output: str) -> bool:
+    """Does a mismatch concern ``output`` (itself, an item of it, or one side of a relation)?"""
+    return (mismatch_output == output or mismatch_output.startswith(output + "[")
+            or mismatch_output.startswith(output + "  ==") or mismatch_output.endswith("==  " + output))
+
+
+class Registry:
+    def __init__(self, entries: list[Divergence]) -> None:
+        self.entries = entries
+
+    def for_cell(self, spec_id: str, item_id: str, backend: str) -> list[Divergence]:
+        return [e for e in self.entries if e.backend == backend and e.spec == spec_id
+                and (e.cases is None or item_id in e.cases)]
+
+
+def load(path: Path, specs: list[Spec]) -> Registry:
+    if not path.exists():
+        return Registry([])
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    errors = sorted(jsonschema.Draft202012Validator(_ENTRY_SCHEMA).iter_errors(data),
+                    key=lambda e: list(map(str, e.path)))
+    if errors:
+        best = jsonschema.exceptions.best_match(errors)
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path)
+        raise SpecError(path, where, best.message)
+    by_id = {s.id: s for s in specs}
+    entries = []
+    seen: set[str] = set()
+    for i, raw in enumerate(data):
+        where = f"[{i}] ({raw['id']})"
+        if raw["id"] in seen:
+            raise SpecError(path, where, "duplicate divergence id")
+        seen.add(raw["id"])
+        spec = by_id.get(raw["spec"])
+        if spec is None:
+            raise SpecError(path, f"{where}.spec", f"no spec {raw['spec']!r} under specs/")
+        items = {e.id: e for e in spec.examples} | {c.id: c for c in spec.cases}
+        for case_id in raw.get("cases", []):
+            if case_id not in items:
+                raise SpecError(path, f"{where}.cases",
+                                f"spec {spec.id} has no example or case {case_id!r} "
+                                f"(it has: {', '.join(items)})")
+        chosen = [items[c] for c in raw.get("cases", items)]
+        for name in raw.get("when", {}):
+            if not any(name in getattr(item, "given_spec", {}) for item in chosen):
+                raise SpecError(path, f"{where}.when", f"{name!r} is not drawn by the selected cases")
+        for output in raw.get("outputs", []):
+            known = {o for item in chosen for o in _outputs(item)}
+            if output not in known:
+                raise SpecError(path, f"{where}.outputs",
+                                f"{output!r} is not an output of the selected cases "
+                                f"(outputs: {', '.join(sorted(known))})")
+        entries.append(Divergence(
+            raw["id"], raw["backend"], raw["spec"],
+            tuple(raw["cases"]) if "cases" in raw else None,
+            {k: tuple(v) for k, v in raw.get("when", {}).items()},
+            tuple(raw["outputs"]) if "outputs" in raw else None,
+            tuple(raw["problems"]) if "problems" in raw else None,
+            " ".join(raw["reason"].split()), raw.get("link"),
+        ))
+    return Registry(entries)
+
+
+def _outputs(item: Any) -> list[str]:
+    if hasattr(item, "steps"):
+        return [o for s in item.steps for o in s.program.outputs]
+    return list(item.program.outputs) + [f"{a}  ==  {b}" for a, b in item.agree]

@@ -1,0 +1,231 @@
+"""Running one spec item (a literal example or one generated example) on one backend.
+
+For a generated case the reference runs first, under the backend's declared dtype
+policy: its outputs (with error bounds) are what the backend must match.  Then
+the backend runs the same program on the same inputs, each output is compared,
+and the claim's own relations (``holds``/``agree``) are checked on the backend.
+Every mismatch is either explained by a registered divergence or raises
+``ConformanceFailure`` with everything a report needs: the example, both sides'
+outputs, the bound that was applied and a reproducer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import reject
+
+from adapters.protocol import DOCUMENTED_POLICY, Adapter, NotApplicable
+from adapters.reference.adapter import ReferenceAdapter
+from adapters.reference.tensor import Indeterminate
+from conformance import compare
+from conformance.divergences import Divergence
+from conformance.observed import Observed, observe
+from conformance.program import Interpreter, Program, Raised
+from conformance.reproducer import reproducer
+from conformance.spec import Case, Example, Spec
+
+
+class ConformanceFailure(AssertionError):
+    """An unexplained disagreement; ``details`` is the results.json ``failure`` record."""
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+@dataclass
+class CellRun:
+    """What happened in one (item, backend) cell across all its examples."""
+
+    examples: int = 0
+    observed: Counter[str] = field(default_factory=Counter)
+    conformed: Counter[str] = field(default_factory=Counter)
+
+
+def missing_capability(needs: frozenset[str], adapter: Adapter) -> str | None:
+    for cap in sorted(needs - adapter.capabilities):
+        reason = adapter.missing.get(cap, f"{adapter.name} does not declare capability {cap!r}")
+        return f"needs {cap}: {reason}"
+    return None
+
+
+def _context(adapter: Adapter) -> contextlib.AbstractContextManager[Any]:
+    enter = getattr(adapter, "context", None)
+    return enter() if enter is not None else contextlib.nullcontext()
+
+
+def _is_oracle(adapter: Adapter) -> bool:
+    return type(adapter) is ReferenceAdapter
+
+
+def _inputs(adapter: Adapter, variables: dict[str, Any]) -> dict[str, Any]:
+    return {k: adapter.from_host(v) if isinstance(v, np.ndarray) else v
+            for k, v in variables.items()}
+
+
+def _run(adapter: Adapter, program: Program, variables: dict[str, Any],
+         seed: int) -> dict[str, Observed]:
+    with _context(adapter):
+        outputs = Interpreter(adapter, _inputs(adapter, variables), seed).run(program)
+        return {name: observe(adapter, value) for name, value in outputs.items()}
+
+
+def _differential(program: Program, ref: dict[str, Observed],
+                  got: dict[str, Observed]) -> list[compare.Mismatch]:
+    out: list[compare.Mismatch] = []
+    for name in program.outputs:
+        if name not in ref and name not in got:
+            continue
+        if name not in got or name not in ref:
+            if not out:
+                side = "the backend" if name not in got else "the reference"
+                out.append(compare.Mismatch(name, "error", "a value", f"not reached: {side} "
+                                            "raised earlier"))
+            continue
+        out += compare.compare(name, ref[name], got[name])
+    return out
+
+
+def _relations(case: Case, ref: dict[str, Observed], got: dict[str, Observed]) -> list[compare.Mismatch]:
+    out = []
+    for text in case.holds:
+        if text in got:
+            m = compare.holds(text, got[text], ref.get(text))
+            if m:
+                out.append(m)
+    for left, right in case.agree:
+        if left in got and right in got:
+            out += compare.agree(left, right, got[left], got[right], ref.get(left), ref.get(right))
+    return out
+
+
+def _judge(mismatches: list[compare.Mismatch], entries: list[Divergence], variables: dict[str, Any],
+           run: CellRun) -> list[compare.Mismatch]:
+    """Record which registered divergences this example exercised; return what is unexplained."""
+    selected = [e for e in entries if e.selects(variables)]
+    unexplained = []
+    used: set[str] = set()
+    for m in mismatches:
+        match = next((e for e in selected if e.explains(m)), None)
+        if match is None:
+            unexplained.append(m)
+        else:
+            used.add(match.id)
+    for e in selected:
+        (run.observed if e.id in used else run.conformed)[e.id] += 1
+    return unexplained
+
+
+def _fail(cell_title: str, adapter: Adapter, mismatches: list[compare.Mismatch], variables: dict[str, Any],
+          ref: dict[str, Observed], got: dict[str, Observed], source: str) -> ConformanceFailure:
+    shown = {k: _show(v) for k, v in variables.items()}
+    lines = [f"{adapter.name} disagrees: {cell_title}"]
+    lines += [f"  {m.describe()}" for m in mismatches]
+    if shown:
+        lines.append("minimal example: " + ", ".join(f"{k} = {v}" for k, v in shown.items()))
+    repro = reproducer(adapter, source, variables)
+    lines += ["reproducer:", *("    " + line for line in repro.splitlines())]
+    outputs = []
+    for m in mismatches:
+        base = m.output.split("  ==  ")[0].split("[")[0]
+        outputs.append({
+            "name": m.output,
+            "reference": ref[base].to_json() if base in ref else {"value": m.expected},
+            "backend": got[base].to_json() if base in got else {"value": m.got},
+            "problem": m.problem,
+            "difference": m.difference or f"expected {m.expected}, got {m.got}",
+            "tolerance": m.tolerance or "exact",
+        })
+    details = {"message": "\n".join(lines[: 1 + len(mismatches)]), "example": shown,
+               "outputs": outputs, "reproducer": repro}
+    return ConformanceFailure("\n".join(lines), details)
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        dtype = "bool" if value.dtype == np.bool_ else str(value.dtype)
+        shape = f", shape={value.shape}" if value.size == 0 and value.ndim != 1 else ""
+        return f"tensor({value.tolist()!r}, dtype={dtype}{shape})"
+    return repr(value)
+
+
+# -- the two kinds of item --------------------------------------------------------------
+def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[str, Any], seed: int,
+                     entries: list[Divergence], run: CellRun) -> None:
+    """One hypothesis example of a generated case on one backend."""
+    oracle = ReferenceAdapter(adapter.policy)
+    try:
+        ref = _run(oracle, case.program, variables, seed)
+    except Indeterminate:
+        reject()  # the documented semantics do not fix the answer at this precision
+    if compare.all_unchecked(ref):
+        reject()
+    if _is_oracle(adapter) and adapter.policy == oracle.policy:
+        got = ref  # the reference itself: its checks are the claim's relations
+        mismatches = []
+    else:
+        try:
+            got = _run(adapter, case.program, variables, seed)
+        except NotApplicable:
+            raise
+        except Indeterminate:
+            reject()
+        mismatches = _differential(case.program, ref, got)
+    mismatches += _relations(case, ref, got)
+    run.examples += 1
+    unexplained = _judge(mismatches, entries, variables, run)
+    if unexplained:
+        raise _fail(f"{spec.id} / {case.id}", adapter, unexplained, variables, ref, got,
+                    case.program.source)
+
+
+def run_example(spec: Spec, example: Example, adapter: Adapter, entries: list[Divergence],
+                run: CellRun) -> None:
+    """The notes' literal example, line by line, against what the notes print.
+
+    The reference runs alongside under the backend's policy: it supplies the dtype
+    each printed value should have on this backend (see ``compare.against_printed``)."""
+    is_oracle = _is_oracle(adapter) and adapter.policy == DOCUMENTED_POLICY
+    oracle = Interpreter(ReferenceAdapter(adapter.policy))
+    interp = Interpreter(adapter)
+    mismatches: list[compare.Mismatch] = []
+    got: dict[str, Observed] = {}
+    with _context(adapter):
+        for step in example.steps:
+            ref_outputs = oracle.run(step.program)
+            outputs = interp.run(step.program)
+            raised = next((v for v in outputs.values() if isinstance(v, Raised)), None)
+            if raised is not None and not step.has_output:
+                mismatches.append(compare.Mismatch(
+                    step.program.source.strip(), "error", "no error (the notes run this line)",
+                    raised.describe()))
+                break
+            if step.has_output:
+                name = step.program.outputs[0]
+                obs = observe(adapter, outputs[name]) if name in outputs else Observed("none")
+                ref = None if is_oracle or name not in ref_outputs else observe(
+                    oracle.adapter, ref_outputs[name])
+                got[name] = obs
+                mismatches += compare.against_printed(name, step.printed, obs, adapter.policy,
+                                                      example.exact_dtypes, ref)
+                if raised is not None:
+                    break
+    run.examples += 1
+    unexplained = _judge(mismatches, entries, {}, run)
+    if unexplained:
+        expected = {s.program.outputs[0]: Observed("python", _Printed(s.text))
+                    for s in example.steps if s.has_output}
+        raise _fail(f"{spec.id} / {example.id} (the notes' example)", adapter, unexplained, {},
+                    expected, got, "\n".join(s.program.source.rstrip() for s in example.steps))
+
+
+class _Printed(str):
+    """The notes' printed text, shown as is (not quoted) in reports."""
+
+    def __repr__(self) -> str:
+        return str(self)

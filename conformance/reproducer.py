@@ -1,0 +1,69 @@
+"""Standalone reproducers: a few lines of plain Python in the backend's own API.
+
+The spec's code is the notes' PyTorch spelling.  A backend adapter may declare
+``namespace`` (how it spells ``torch.``), ``imports`` and ``spelling`` (notes'
+name -> its own, e.g. ``{"torch.mv": "np.matmul", ".numel()": ".size"}``); the
+reproducer defines the minimal example's inputs literally and prints every
+output, so pasting it into ``python`` shows the disagreement without this suite.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from typing import Any
+
+import numpy as np
+
+from adapters.protocol import Adapter
+
+
+def _number(v: Any) -> str:
+    if isinstance(v, float) and not math.isfinite(v):
+        return f"float('{v}')"
+    return repr(v)
+
+
+def _nested(v: Any) -> str:
+    if isinstance(v, list):
+        return "[" + ", ".join(_nested(x) for x in v) + "]"
+    return _number(v)
+
+
+def _dtype(adapter: Adapter, name: str) -> str:
+    ns = getattr(adapter, "namespace", "torch")
+    if name == "bool" and ns != "torch":
+        return f"{ns}.bool_"
+    return f"{ns}.{name}"
+
+
+def literal(adapter: Adapter, array: np.ndarray) -> str:
+    ns = getattr(adapter, "namespace", "torch")
+    name = "bool" if array.dtype == np.bool_ else str(array.dtype)
+    text = f"{ns}.asarray({_nested(array.tolist())}, dtype={_dtype(adapter, name)})"
+    if array.size == 0 and array.ndim != 1:
+        text += f".reshape{tuple(array.shape)}"
+    return text
+
+
+def translate(adapter: Adapter, code: str) -> str:
+    ns = getattr(adapter, "namespace", "torch")
+    for notes_name, own in getattr(adapter, "spelling", {}).items():
+        code = code.replace(notes_name, own)
+    if ns != "torch":
+        code = code.replace("torch.", f"{ns}.")
+    return code
+
+
+def reproducer(adapter: Adapter, source: str, variables: dict[str, Any]) -> str:
+    lines = [f"# {adapter.name}: paste into python", getattr(adapter, "imports", "import torch")]
+    for name, value in variables.items():
+        shown = literal(adapter, value) if isinstance(value, np.ndarray) else repr(value)
+        lines.append(f"{name} = {shown}")
+    tree = ast.parse(source)
+    for stmt in tree.body:
+        text = ast.get_source_segment(source, stmt) or ast.unparse(stmt)
+        if isinstance(stmt, ast.Expr):
+            text = f"print({text})"
+        lines.append(translate(adapter, text))
+    return "\n".join(lines) + "\n"

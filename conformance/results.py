@@ -1,0 +1,84 @@
+"""results.json: one record per (spec item, backend) cell, plus the run and the claims.
+
+The schema is documented in ``conformance/report/README.md`` and checked by
+``conformance.report.validate_results`` before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adapters.protocol import Adapter
+from adapters.registry import Unavailable
+from conformance.report import validate_results, write_html
+from conformance.spec import Claim
+
+if TYPE_CHECKING:
+    from conformance.plugin import Cell
+
+SCHEMA_VERSION = 1
+
+
+def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | None, examples: int,
+                duration: float, failure: dict[str, Any] | None,
+                divergence: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "spec": cell.spec.id,
+        "case": cell.item.id,
+        "kind": cell.kind,
+        "title": cell.spec.title,
+        "claims": list(cell.spec.claims),
+        "backend": cell.backend,
+        "outcome": outcome,
+        "reason": reason,
+        "link": link,
+        "examples": examples,
+        "duration_s": round(duration, 6),
+        "per_example_s": round(duration / examples, 6) if examples else None,
+        "program": getattr(cell.item, "source", None) or cell.item.program.source,  # type: ignore[union-attr]
+        "failure": failure,
+        "divergence": divergence,
+    }
+
+
+def backend_record(name: str, backend: Adapter | Unavailable) -> dict[str, Any]:
+    if isinstance(backend, Unavailable):
+        return {"name": name, "available": False, "reason": backend.reason, "versions": {},
+                "capabilities": [], "policy": {}}
+    return {"name": name, "available": True, "reason": None, "versions": backend.versions(),
+            "capabilities": sorted(backend.capabilities), "policy": asdict(backend.policy)}
+
+
+def build(*, records: list[dict[str, Any]], claims: dict[str, Claim],
+          backends: dict[str, Adapter | Unavailable], started: float, duration: float,
+          command: str, python: str, platform_name: str, profile: str,
+          seed: Any) -> dict[str, Any]:
+    order = {name: i for i, name in enumerate(backends)}
+    cells = sorted(records, key=lambda r: (r["spec"], r["case"], order.get(r["backend"], 99)))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "run": {
+            "started": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
+            "duration_s": round(duration, 3),
+            "command": command,
+            "python": python,
+            "platform": platform_name,
+            "hypothesis_profile": profile,
+            "hypothesis_seed": None if seed is None else str(seed),
+            "backends": [backend_record(n, b) for n, b in backends.items()],
+        },
+        "claims": [{"id": c.id, "group": c.group, "section": c.section, "claim": c.claim,
+                    "example": c.example} for c in claims.values()],
+        "cells": cells,
+    }
+
+
+def write(data: dict[str, Any], out: Path) -> None:
+    validate_results(data)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    write_html(data, out / "index.html")

@@ -1,0 +1,140 @@
+"""Turning a case's ``given:`` block into hypothesis draws.
+
+Every entry draws one named value, in the order written, so later entries can
+refer to earlier ones by name (``dtype: dtype``, ``shape: [n, k]``,
+``shape: shapes.0``, ``axis_of: A``).  Everything is built from hypothesis's own
+strategies (``hypothesis.extra.numpy.arrays``, ``array_shapes``,
+``mutually_broadcastable_shapes``, ``from_dtype``); draws are labelled with the
+variable's name, so a falsifying example reads ``A = ...``.
+
+Default value ranges keep every documented operation away from overflow (the
+notes say nothing about it) while still reaching large and negative values:
+integers in [-1000, 1000], floats in [-1e6, 1e6], no NaN or infinity unless a
+case asks for them, no subnormals (a backend may flush them to zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+DEFAULT_INT_RANGE = (-1000, 1000)
+DEFAULT_FLOAT_RANGE = (-1e6, 1e6)
+
+#: given the values drawn so far, the strategy for the next one
+Draw = Callable[[dict[str, Any]], st.SearchStrategy[Any]]
+
+
+def _ref(value: Any, drawn: dict[str, Any]) -> Any:
+    """An int, or a reference to a drawn value: 'n' or 'shapes.0'."""
+    if not isinstance(value, str):
+        return value
+    name, _, index = value.partition(".")
+    found = drawn[name]
+    return found[int(index)] if index else found
+
+
+def _shape_of(value: Any, drawn: dict[str, Any]) -> tuple[int, ...]:
+    if isinstance(value, list):
+        return tuple(int(_ref(v, drawn)) for v in value)
+    return tuple(_ref(value, drawn))
+
+
+def _elements(dtype: np.dtype, spec: dict[str, Any]) -> st.SearchStrategy[Any]:
+    if dtype.kind == "b":
+        return st.booleans()
+    if dtype.kind in "iu":
+        lo = int(spec.get("min_value", DEFAULT_INT_RANGE[0]))
+        hi = int(spec.get("max_value", DEFAULT_INT_RANGE[1]))
+        return hnp.from_dtype(dtype, min_value=lo, max_value=hi)
+    lo_f = float(spec.get("min_value", DEFAULT_FLOAT_RANGE[0]))
+    hi_f = float(spec.get("max_value", DEFAULT_FLOAT_RANGE[1]))
+    allow_nan = bool(spec.get("allow_nan", False))
+    allow_inf = bool(spec.get("allow_infinity", False))
+    finite = hnp.from_dtype(dtype, min_value=lo_f, max_value=hi_f, allow_nan=False,
+                            allow_infinity=False, allow_subnormal=False)
+    options = [finite]
+    if spec.get("zeros"):
+        options.insert(0, st.sampled_from([0.0, -0.0]))
+    if allow_nan:
+        options.append(st.just(float("nan")))
+    if allow_inf:
+        options.append(st.sampled_from([float("inf"), float("-inf")]))
+    return st.one_of(*options) if len(options) > 1 else finite
+
+
+def _array(spec: dict[str, Any]) -> Draw:
+    def strategy(drawn: dict[str, Any]) -> st.SearchStrategy[Any]:
+        dtype = np.dtype(_ref(spec["dtype"], drawn))
+        elements = _elements(dtype, spec)
+        if "shape" in spec:
+            return hnp.arrays(dtype, _shape_of(spec["shape"], drawn), elements=elements)
+        shapes = hnp.array_shapes(min_dims=spec.get("min_dims", 0), max_dims=spec.get("max_dims", 4),
+                                  min_side=spec.get("min_side", 0), max_side=spec.get("max_side", 5))
+        return shapes.flatmap(lambda shape: hnp.arrays(dtype, shape, elements=elements))
+
+    return strategy
+
+
+def _integers(spec: dict[str, Any]) -> Draw:
+    return lambda drawn: st.integers(min_value=_ref(spec.get("min_value"), drawn),
+                                     max_value=_ref(spec.get("max_value"), drawn))
+
+
+def _axis_of(name: str) -> Draw:
+    """An axis of a drawn array, negative ones included (axis -1 is the last); a 0-d
+    array has axes 0 and -1, as in PyTorch."""
+
+    def strategy(drawn: dict[str, Any]) -> st.SearchStrategy[Any]:
+        ndim = max(np.ndim(drawn[name]), 1)
+        return st.integers(min_value=-ndim, max_value=ndim - 1)
+
+    return strategy
+
+
+def _fixed(strategy: st.SearchStrategy[Any]) -> Draw:
+    return lambda drawn: strategy
+
+
+def build(name: str, entry: dict[str, Any]) -> Draw:
+    """The strategy maker for one ``given:`` entry (already schema-validated)."""
+    (kind, spec), = entry.items()
+    if kind == "array":
+        return _array(spec)
+    if kind == "integers":
+        return _integers(spec)
+    if kind == "axis_of":
+        return _axis_of(spec)
+    if kind == "floats":
+        return _fixed(st.floats(min_value=spec.get("min_value"), max_value=spec.get("max_value"),
+                                allow_nan=spec.get("allow_nan", False),
+                                allow_infinity=spec.get("allow_infinity", False)))
+    if kind == "booleans":
+        return _fixed(st.booleans())
+    if kind in ("sampled_from", "dtypes"):
+        return _fixed(st.sampled_from(spec))
+    if kind == "shape":
+        return _fixed(hnp.array_shapes(
+            min_dims=spec.get("min_dims", 0), max_dims=spec.get("max_dims", 4),
+            min_side=spec.get("min_side", 0), max_side=spec.get("max_side", 5)))
+    if kind == "broadcastable_shapes":
+        return _fixed(
+            hnp.mutually_broadcastable_shapes(
+                num_shapes=spec["num_shapes"], min_dims=spec.get("min_dims", 0),
+                max_dims=spec.get("max_dims", 4), min_side=spec.get("min_side", 0),
+                max_side=spec.get("max_side", 5),
+            ).map(lambda bs: bs.input_shapes)
+        )
+    raise ValueError(f"{name}: unknown draw {kind!r}")  # pragma: no cover - schema rejects
+
+
+def draw_all(data: st.DataObject, given: dict[str, Draw]) -> dict[str, Any]:
+    """Draw every variable in order; each draw is labelled with its name."""
+    drawn: dict[str, Any] = {}
+    for name, strategy_for in given.items():
+        drawn[name] = data.draw(strategy_for(drawn), label=name)
+    return drawn

@@ -1,0 +1,32 @@
+"""The two test functions every spec is fed into (parametrized by plugin.py)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance import engine
+from conformance.plugin import Cell, adapter_for, entries_for, run_of
+from conformance.spec import Case, Example
+from conformance.strategies import draw_all
+
+
+def test_example(cell: Cell, request: pytest.FixtureRequest) -> None:
+    """The notes' literal example, checked against what the notes print."""
+    adapter = adapter_for(request.config, cell)
+    assert isinstance(cell.item, Example)
+    engine.run_example(cell.spec, cell.item, adapter, entries_for(request.config, cell),
+                       run_of(request.config, cell))
+
+
+@given(data=st.data())
+def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -> None:
+    """A generated case: hypothesis draws the inputs, the reference is the oracle."""
+    adapter = adapter_for(request.config, cell)
+    case = cell.item
+    assert isinstance(case, Case)
+    variables = draw_all(data, case.given)
+    seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
+    engine.run_case_example(cell.spec, case, adapter, variables, seed,
+                            entries_for(request.config, cell), run_of(request.config, cell))
