@@ -1,6 +1,6 @@
 """The known-divergence registry: disagreements we know about, with reason and provenance.
 
-``specs/divergences.yaml`` lists entries like::
+``specs/divergences/*.yaml`` list entries like::
 
     - id: numpy-cumsum-0d
       backend: numpy
@@ -100,8 +100,16 @@ class Registry:
 
 
 def load(path: Path, specs: list[Spec]) -> Registry:
-    if not path.exists():
-        return Registry([])
+    """Load a registry file, or every ``*.yaml`` file of a registry folder."""
+    if path.is_dir():
+        entries: list[Divergence] = []
+        for file in sorted(path.glob("*.yaml")):
+            entries += _load_file(file, specs, {e.id for e in entries})
+        return Registry(entries)
+    return Registry(_load_file(path, specs, set()) if path.exists() else [])
+
+
+def _load_file(path: Path, specs: list[Spec], seen: set[str]) -> list[Divergence]:
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     errors = sorted(jsonschema.Draft202012Validator(_ENTRY_SCHEMA).iter_errors(data),
                     key=lambda e: list(map(str, e.path)))
@@ -111,7 +119,6 @@ def load(path: Path, specs: list[Spec]) -> Registry:
         raise SpecError(path, where, best.message)
     by_id = {s.id: s for s in specs}
     entries = []
-    seen: set[str] = set()
     for i, raw in enumerate(data):
         where = f"[{i}] ({raw['id']})"
         if raw["id"] in seen:
@@ -144,7 +151,7 @@ def load(path: Path, specs: list[Spec]) -> Registry:
             tuple(raw["problems"]) if "problems" in raw else None,
             " ".join(raw["reason"].split()), raw.get("link"),
         ))
-    return Registry(entries)
+    return entries
 
 
 def _outputs(item: Any) -> list[str]:

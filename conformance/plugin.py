@@ -77,7 +77,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--specs", default=str(ROOT / "specs"), metavar="DIR",
                     help="folder of spec files (default: specs/)")
     group.addoption("--divergences", default=None, metavar="FILE",
-                    help="known-divergence registry (default: <specs>/divergences.yaml)")
+                    help="known-divergence registry, a file or a folder of files "
+                    "(default: <specs>/divergences/)")
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where results.json and index.html go (default: reports/)")
     group.addoption("--no-report", action="store_true", help="write no results.json/index.html")
@@ -94,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         specs, claims = load_all(specs_dir)
         reg = divergences.load(
-            Path(config.getoption("divergences") or specs_dir / "divergences.yaml"), specs)
+            Path(config.getoption("divergences") or specs_dir / "divergences"), specs)
         backends = {name: registry.load(name) for name in _selected(config)}
     except (SpecError, registry.AdapterError) as exc:
         raise pytest.UsageError(str(exc)) from None

@@ -227,7 +227,7 @@ def load_spec(path: Path, root: Path, claims: dict[str, Claim] | None = None) ->
 
 def spec_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*.yaml")
-                  if p.name not in ("claims.yaml", "divergences.yaml"))
+                  if p.name != "claims.yaml" and "divergences" not in p.relative_to(root).parts)
 
 
 def load_all(root: Path) -> tuple[list[Spec], dict[str, Claim]]:
