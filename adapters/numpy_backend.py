@@ -7,7 +7,8 @@ applicable" here with the reason in ``missing``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -32,6 +33,14 @@ class NumpyAdapter:
 
     def versions(self) -> dict[str, str]:
         return {"numpy": np.__version__}
+
+    @contextlib.contextmanager
+    def context(self) -> Iterator[None]:
+        """IEEE results are values, not warnings: x / 0 is inf, 0 / 0 nan, as in PyTorch
+        and JAX, which do not warn; NumPy's floating-point warnings are silenced here (the
+        suite turns warnings into errors)."""
+        with np.errstate(all="ignore"):
+            yield
 
     # -- crossing the boundary -------------------------------------------
     def from_host(self, array: Any) -> np.ndarray:

@@ -84,6 +84,9 @@ def load(name: str) -> Adapter | Unavailable:
         factory = _resolve(target)
         adapter = factory()
     except ModuleNotFoundError as exc:
+        module = target.rpartition(":")[0]
+        if exc.name and (module == exc.name or module.startswith(exc.name + ".")):
+            raise AdapterError(f"--backend {name!r}: no module {exc.name!r} ({exc})") from None
         # the backend's own library (torch, jax, ...) is not installed
         return Unavailable(name, f"{exc.name or exc} is not installed ({exc})")
     except AttributeError as exc:

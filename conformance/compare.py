@@ -92,7 +92,7 @@ def value_mismatch(name: str, want: np.ndarray, got: np.ndarray, bounds: np.ndar
         if not bad.any():
             return None
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        return Mismatch(name, "value", f"{want[idx]!r} at {_where(idx)}", f"{got[idx]!r}",
+        return Mismatch(name, "value", f"{want[idx].item()!r} at {_where(idx)}", f"{got[idx].item()!r}",
                         f"{int(bad.sum())} of {want.size} elements differ", "exact")
     w = want.astype(np.float64)
     g = got.astype(np.float64)
@@ -107,7 +107,7 @@ def value_mismatch(name: str, want: np.ndarray, got: np.ndarray, bounds: np.ndar
     excess = np.where(bad, np.nan_to_num(diff - b, nan=np.inf, posinf=np.inf), -np.inf)
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), w.shape))
     return Mismatch(
-        name, "value", f"{w[idx]!r} at {_where(idx)}", f"{g[idx]!r}",
+        name, "value", f"{w[idx].item()!r} at {_where(idx)}", f"{g[idx].item()!r}",
         f"|got - expected| = {diff[idx]:.3g}; {int(bad.sum())} of {w.size} elements outside",
         f"{b[idx]:.3g} (error bound of the operation, see adapters/reference/bounds.py)",
     )

@@ -4,6 +4,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from conformance.plugin import (  # noqa: F401  (pytest finds hooks by name)
     pytest_addoption,
+    pytest_collection_modifyitems,
     pytest_configure,
     pytest_generate_tests,
     pytest_report_header,

@@ -96,7 +96,14 @@ def pytest_configure(config: pytest.Config) -> None:
         specs, claims = load_all(specs_dir)
         reg = divergences.load(
             Path(config.getoption("divergences") or specs_dir / "divergences"), specs)
-        backends = {name: registry.load(name) for name in _selected(config)}
+        backends: dict[str, Adapter | registry.Unavailable] = {}
+        for selection in _selected(config):
+            backend = registry.load(selection)
+            # a backend is known by its own name (a path:Class selection reads badly in ids)
+            name = backend.name if not isinstance(backend, registry.Unavailable) else selection
+            if name in backends:
+                raise registry.AdapterError(f"--backend: two backends are named {name!r}")
+            backends[name] = backend
     except (SpecError, registry.AdapterError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = Session(specs, claims, reg, backends, time.time(), [], {})
@@ -118,6 +125,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             lines.append(f"  {name}: {versions}; defaults {backend.policy.default_int}/"
                          f"{backend.policy.default_float}")
     return lines
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test function with no cells (e.g. no spec has examples) is dropped, not skipped:
+    an empty selection must read as "no tests collected", never as a pass."""
+    empty = [i for i in items if getattr(i, "callspec", None) is not None
+             and "cell" in i.callspec.params and _cell(i) is None]
+    if empty:
+        config.hook.pytest_deselected(items=empty)
+        items[:] = [i for i in items if i not in empty]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -162,7 +179,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def _cell(item: pytest.Item) -> Cell | None:
     callspec = getattr(item, "callspec", None)
-    return callspec.params.get("cell") if callspec else None
+    cell = callspec.params.get("cell") if callspec else None
+    return cell if isinstance(cell, Cell) else None  # empty parameter sets hold a placeholder
 
 
 # -- outcomes ----------------------------------------------------------------------------

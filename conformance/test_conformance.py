@@ -11,6 +11,9 @@ from conformance.plugin import Cell, adapter_for, entries_for, run_of
 from conformance.spec import Case, Example
 from conformance.strategies import draw_all
 
+# a library's warnings (deprecations, x64 notices) are not disagreements: show, don't fail
+pytestmark = pytest.mark.filterwarnings("default")
+
 
 def test_example(cell: Cell, request: pytest.FixtureRequest) -> None:
     """The notes' literal example, checked against what the notes print."""

@@ -217,7 +217,10 @@ def _k_pow(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
     except ZeroDivisionError:  # 0 ** negative
         v = math.copysign(math.inf, a) if b == int(b) and int(b) % 2 else math.inf
         return v, 0.0 if not ea else math.inf
-    except ValueError:  # negative base, non-integer exponent
+    except ValueError:  # negative base, non-integer exponent; or math.pow(0.0, negative)
+        if a == 0 and b < 0:  # IEEE 754 pow(+-0, y < 0): +-inf for odd integer y, else +inf
+            v = math.copysign(math.inf, a) if float(b).is_integer() and int(b) % 2 else math.inf
+            return v, 0.0 if not ea else math.inf
         return math.nan, 0.0 if not (ea or eb) else math.inf
     except OverflowError:
         v = math.inf if a > 0 or (b == int(b) and int(b) % 2 == 0) else -math.inf

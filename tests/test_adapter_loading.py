@@ -1,0 +1,59 @@
+"""--backend: built-in names, package.module:Class, path/to/file.py:Class, and failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters import registry
+from adapters.numpy_backend import NumpyAdapter
+from adapters.protocol import Adapter
+from tests.conftest import ROOT
+
+
+def test_builtin_names_load_without_importing_other_backends() -> None:
+    adapter = registry.load("numpy")
+    assert isinstance(adapter, NumpyAdapter)
+    assert isinstance(adapter, Adapter)
+
+
+def test_dotted_and_file_paths() -> None:
+    assert isinstance(registry.load("adapters.numpy_backend:NumpyAdapter"), NumpyAdapter)
+    faulty = registry.load(f"{ROOT / 'tests' / 'faulty_adapters.py'}:CumsumOffByOne")
+    assert getattr(faulty, "name", None) == "numpy-cumsum-off-by-one"
+
+
+def test_a_missing_library_makes_the_backend_unavailable(tmp_path: Path) -> None:
+    module = tmp_path / "needs_missing.py"
+    module.write_text("import not_installed_library_xyz\nclass A: ...\n")
+    result = registry.load(f"{module}:A")
+    assert isinstance(result, registry.Unavailable)
+    assert "not_installed_library_xyz is not installed" in result.reason
+
+
+def test_torch_cuda_without_a_gpu_is_unavailable_not_an_error() -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    result = registry.load("torch-cuda")
+    if torch.cuda.is_available():
+        assert isinstance(result, Adapter)
+    else:
+        assert isinstance(result, registry.Unavailable)
+        assert "CUDA" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        ("nonsense", "expected a built-in name"),
+        ("no_such_pkg.mod:Cls", "no module 'no_such_pkg'"),
+        ("adapters.numpy_backend:Nope", "Nope"),
+        ("/no/such/file.py:Cls", "no such file"),
+        ("tests.conftest:Path", "lacks"),
+    ],
+)
+def test_bad_selections_are_user_errors(selection: str, message: str) -> None:
+    with pytest.raises(registry.AdapterError, match=message):
+        registry.load(selection)

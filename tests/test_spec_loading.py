@@ -1,0 +1,110 @@
+"""Spec files: good ones load into frozen objects, bad ones give one clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.spec import SpecError, load_all, load_spec
+
+GOOD = """
+title: cumsum keeps the shape
+claims: [T20]
+examples:
+  - id: notes
+    doctest: |
+      >>> A = torch.arange(6, dtype=torch.float32).reshape(3, 2)
+      >>> A.cumsum(axis=0)
+      tensor([[0., 1.],
+              [2., 4.],
+              [6., 9.]])
+cases:
+  - id: any_axis
+    given:
+      dtype: {dtypes: [float32, int64]}
+      A: {array: {dtype: dtype, min_dims: 1}}
+      axis: {axis_of: A}
+    code: |
+      A.cumsum(axis=axis)
+    holds:
+      - "A.cumsum(axis=axis).shape == A.shape"
+"""
+
+
+def write(specs_dir: Path, text: str, name: str = "tensors/example.yaml") -> Path:
+    path = specs_dir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_good_spec_loads(specs_dir: Path) -> None:
+    write(specs_dir, GOOD)
+    specs, claims = load_all(specs_dir)
+    (spec,) = specs
+    assert spec.id == "tensors/example"
+    assert spec.claims == ("T20",)
+    (example,) = spec.examples
+    assert [s.has_output for s in example.steps] == [False, True]
+    (case,) = spec.cases
+    assert case.program.outputs == ("A.cumsum(axis=axis)", "A.cumsum(axis=axis).shape == A.shape")
+    assert "T20" in claims
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "expected"),
+    [
+        (("claims: [T20]", "claims: [T99]"), "claims[0]", "unknown claim id 'T99'"),
+        (("title: cumsum keeps the shape\n", ""), "(top level)", "'title' is a required property"),
+        (("    code: |", "    cod: |"), "cases[0]", "'cod'"),
+        (("{dtypes: [float32, int64]}", "{dtypes: [float16]}"), "cases[0].given.dtype.dtypes[0]",
+         "'float16' is not one of"),
+        (("A.cumsum(axis=axis)\n    holds", "import os\n    holds"), "cases[0] (any_axis).code",
+         "Import is outside the supported subset"),
+        (("A.cumsum(axis=axis)\n    holds", "A.cumsum2(axis=axis)\n    holds"),
+         "cases[0] (any_axis).code", ".cumsum2 is not a supported method"),
+        (("{array: {dtype: dtype, min_dims: 1}}", "{array: {dtype: dtyp}}"),
+         "cases[0] (any_axis).given.A", "refers to 'dtyp', which is not drawn before it"),
+        (("      tensor([[0., 1.],", "      tensor([[0., 1.],)"), "examples[0] (notes).doctest",
+         "cannot read printed output"),
+        (("    holds:\n      - \"A.cumsum(axis=axis).shape == A.shape\"\n", ""), "cases[0]",
+         "is not valid under any of the given schemas"),
+    ],
+)
+def test_a_bad_spec_names_file_field_and_expectation(
+    specs_dir: Path, change: tuple[str, str], where: str, expected: str
+) -> None:
+    old, new = change
+    assert old in GOOD
+    path = write(specs_dir, GOOD.replace(old, new, 1))
+    with pytest.raises(SpecError) as info:
+        load_all(specs_dir)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    assert where in message, message
+    assert expected in message, message
+
+
+def test_not_yaml_is_a_spec_error(specs_dir: Path) -> None:
+    path = write(specs_dir, "title: [unclosed\n")
+    with pytest.raises(SpecError, match="not valid YAML"):
+        load_spec(path, specs_dir)
+
+
+def test_duplicate_ids_are_rejected(specs_dir: Path) -> None:
+    path = write(specs_dir, GOOD.replace("id: any_axis", "id: notes"))
+    with pytest.raises(SpecError, match="unique"):
+        load_spec(path, specs_dir)
+
+
+def test_every_shipped_spec_loads_and_every_claim_is_covered() -> None:
+    from tests.conftest import SPECS
+
+    specs, claims = load_all(SPECS)
+    covered = {c for s in specs for c in s.claims}
+    forward = {c for c in claims if c[0] in "TL"}
+    assert forward <= covered, f"claims without a spec: {sorted(forward - covered)}"
+    for spec in specs:
+        for case in spec.cases:
+            assert case.holds or case.agree, f"{spec.id}/{case.id} checks nothing on the reference"

@@ -1,0 +1,131 @@
+"""`pytest conformance/` end to end: exit status, results.json, faulty backends caught."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+CUMSUM = """
+title: cumsum accumulates along an axis and keeps the shape
+claims: [T20]
+examples:
+  - id: notes
+    doctest: |
+      >>> A = torch.arange(6, dtype=torch.float32).reshape(3, 2)
+      >>> A.cumsum(axis=0)
+      tensor([[0., 1.],
+              [2., 4.],
+              [6., 9.]])
+cases:
+  - id: any_axis
+    given:
+      dtype: {dtypes: [float32, float64, int32, int64]}
+      A: {array: {dtype: dtype, min_dims: 1}}
+      axis: {axis_of: A}
+    code: |
+      A.cumsum(axis=axis)
+    holds:
+      - "A.cumsum(axis=axis).shape == A.shape"
+"""
+
+
+def run_suite(pytester: pytest.Pytester, specs: Path, *args: str) -> tuple[pytest.RunResult, Path]:
+    reports = pytester.path / "reports"
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "conformance"), "--specs", str(specs), "--report-dir", str(reports),
+        "--hypothesis-profile=quick", "-p", "no:cacheprovider", "--rootdir", str(ROOT), *args,
+    )
+    return result, reports
+
+
+@pytest.fixture
+def cumsum_specs(specs_dir: Path) -> Path:
+    (specs_dir / "tensors").mkdir()
+    (specs_dir / "tensors" / "cumsum.yaml").write_text(CUMSUM, encoding="utf-8")
+    return specs_dir
+
+
+def test_a_conforming_backend_passes_and_results_json_records_every_cell(
+    pytester: pytest.Pytester, cumsum_specs: Path
+) -> None:
+    result, reports = run_suite(pytester, cumsum_specs, "--backend", "reference,numpy")
+    assert result.ret == 0, result.stdout.str()
+    data = json.loads((reports / "results.json").read_text())
+    cells = {(c["case"], c["backend"]): c for c in data["cells"]}
+    assert set(cells) == {("notes", "reference"), ("notes", "numpy"),
+                          ("any_axis", "reference"), ("any_axis", "numpy")}
+    for cell in cells.values():
+        assert cell["outcome"] == "pass"
+        assert cell["claims"] == ["T20"]
+        assert cell["examples"] >= 1
+        assert cell["duration_s"] >= 0
+    assert cells[("any_axis", "numpy")]["examples"] == 10  # the quick profile's max_examples
+    assert (reports / "index.html").exists()
+
+
+def test_an_off_by_one_cumsum_fails_with_minimal_example_and_reproducer(
+    pytester: pytest.Pytester, cumsum_specs: Path
+) -> None:
+    backend = f"{ROOT / 'tests' / 'faulty_adapters.py'}:CumsumOffByOne"
+    result, reports = run_suite(pytester, cumsum_specs, "--backend", backend)
+    assert result.ret == 1
+    out = result.stdout.str()
+    assert "numpy-cumsum-off-by-one disagrees: tensors/cumsum / any_axis" in out
+    assert "A.cumsum(axis=axis): value differs" in out
+    assert "minimal example: dtype = 'float32'" in out
+    assert "reproducer:" in out and "print(A.cumsum(axis=axis))" in out
+    data = json.loads((reports / "results.json").read_text())
+    failed = [c for c in data["cells"] if c["outcome"] == "fail"]
+    assert {c["case"] for c in failed} == {"notes", "any_axis"}
+    generated = next(c for c in failed if c["case"] == "any_axis")
+    assert generated["failure"]["example"]["A"].startswith("tensor(")
+    assert generated["failure"]["outputs"][0]["problem"] == "value"
+
+
+def test_a_backend_whose_library_is_missing_is_not_applicable_with_the_reason(
+    pytester: pytest.Pytester, cumsum_specs: Path, tmp_path: Path
+) -> None:
+    missing = tmp_path / "missing_backend.py"
+    missing.write_text("import library_that_is_not_installed\n")
+    result, reports = run_suite(pytester, cumsum_specs, "--backend", f"reference,{missing}:Adapter")
+    assert result.ret == 0, result.stdout.str()
+    cells = json.loads((reports / "results.json").read_text())["cells"]
+    skipped = [c for c in cells if c["outcome"] == "not_applicable"]
+    assert len(skipped) == 2
+    assert all("library_that_is_not_installed is not installed" in c["reason"] for c in skipped)
+
+
+def test_an_unknown_backend_is_a_usage_error(pytester: pytest.Pytester, cumsum_specs: Path) -> None:
+    result, _ = run_suite(pytester, cumsum_specs, "--backend", "no_such_module:Adapter")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "no_such_module" in result.stderr.str()
+
+
+def test_a_bad_spec_stops_the_run_with_one_clear_line(pytester: pytest.Pytester, specs_dir: Path) -> None:
+    (specs_dir / "bad.yaml").write_text("title: x\nclaims: [T20]\ncases: [{id: a}]\n")
+    result, _ = run_suite(pytester, specs_dir, "--backend", "reference")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "bad.yaml: cases[0]: 'given' is a required property" in err
+    assert "Traceback" not in err
+
+
+def test_no_specs_means_no_tests_collected(pytester: pytest.Pytester, specs_dir: Path) -> None:
+    result, _ = run_suite(pytester, specs_dir, "--backend", "reference")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+
+
+def test_results_are_the_same_under_xdist(pytester: pytest.Pytester, cumsum_specs: Path) -> None:
+    backend = f"reference,{ROOT / 'tests' / 'faulty_adapters.py'}:CumsumOffByOne"
+    result, reports = run_suite(pytester, cumsum_specs, "--backend", backend, "-n", "2")
+    assert result.ret == 1
+    cells = json.loads((reports / "results.json").read_text())["cells"]
+    outcomes = {(c["case"], c["backend"]): c["outcome"] for c in cells}
+    assert outcomes == {
+        ("notes", "reference"): "pass", ("any_axis", "reference"): "pass",
+        ("notes", "numpy-cumsum-off-by-one"): "fail", ("any_axis", "numpy-cumsum-off-by-one"): "fail",
+    }
