@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import jax
@@ -34,6 +36,7 @@ import jax.numpy as jnp
 import jaxlib
 import numpy as np
 
+from adapters.functional_autograd import with_functional_autograd
 from adapters.protocol import DtypePolicy, NotApplicable
 from adapters.registry import Unavailability
 
@@ -61,6 +64,21 @@ def _scoped(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
+#: JAX compiles every operation for every new shape and dtype (tens of ms each on a
+#: CPU); its persistent cache keeps those compilations across processes and runs
+#: (xdist workers, the jax and jax-x64 adapters, CI re-runs on one machine).
+CACHE_DIR_ENV = "TENSOR_CONFORMANCE_JAX_CACHE"
+
+
+def _enable_compilation_cache() -> None:
+    if jax.config.jax_compilation_cache_dir:  # the user chose one: keep it
+        return
+    default = Path.home() / ".cache" / "tensor-conformance" / "jax"
+    jax.config.update("jax_compilation_cache_dir", os.environ.get(CACHE_DIR_ENV, str(default)))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
 class JaxAdapter:
     name: ClassVar[str] = "jax"
     capabilities: ClassVar[frozenset[str]] = frozenset({"random"})
@@ -81,6 +99,7 @@ class JaxAdapter:
     x64: ClassVar[bool] = False
 
     def __init__(self) -> None:
+        _enable_compilation_cache()
         try:
             self._cpu = jax.devices("cpu")[0]
         except RuntimeError as exc:  # e.g. JAX_PLATFORMS names no cpu
@@ -267,7 +286,19 @@ class JaxAdapter:
         return x
 
 
-class JaxX64Adapter(JaxAdapter):
+#: JAX has no .grad, requires_grad_ or backward(): the notes' stateful autograd is
+#: checked through jax.grad instead (adapters/functional_autograd.py)
+JaxAdapter = with_functional_autograd(  # type: ignore[misc]
+    JaxAdapter,
+    jax.grad,
+    "checked through jax.grad: backward() differentiates the recorded computation with "
+    "jax.grad and adds the result to .grad (accumulation = sum of jax.grad results); "
+    "detach() is the value without its recording (like lax.stop_gradient); "
+    "grad.zero_() replaces the immutable gradient with zeros",
+)
+
+
+class JaxX64Adapter(JaxAdapter):  # type: ignore[valid-type,misc]
     name: ClassVar[str] = "jax-x64"
     x64: ClassVar[bool] = True
 

@@ -79,6 +79,8 @@ class Adapter(Protocol):
     capabilities: ClassVar[frozenset[str]]
     #: why each missing capability is missing, shown in "not applicable" cells
     missing: ClassVar[dict[str, str]]
+    # optional: ``functional: dict[str, str]``, capabilities provided through a functional
+    # equivalent (JAX: autograd through jax.grad), with how; such cells report "functional"
     policy: DtypePolicy
 
     def versions(self) -> dict[str, str]:

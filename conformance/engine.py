@@ -25,7 +25,7 @@ from adapters.reference.tensor import Indeterminate
 from conformance import compare
 from conformance.divergences import Divergence
 from conformance.observed import Observed, observe
-from conformance.program import Interpreter, Program, Raised
+from conformance.program import Interpreter, Program
 from conformance.reproducer import reproducer
 from conformance.spec import Case, Example, Spec
 
@@ -71,8 +71,8 @@ def _inputs(adapter: Adapter, variables: dict[str, Any]) -> dict[str, Any]:
 def _run(adapter: Adapter, program: Program, variables: dict[str, Any],
          seed: int) -> dict[str, Observed]:
     with _context(adapter):
-        outputs = Interpreter(adapter, _inputs(adapter, variables), seed).run(program)
-        return {name: observe(adapter, value) for name, value in outputs.items()}
+        return Interpreter(adapter, _inputs(adapter, variables), seed).run(
+            program, lambda value: observe(adapter, value))
 
 
 def _differential(program: Program, ref: dict[str, Observed],
@@ -135,8 +135,8 @@ def _fail(cell_title: str, adapter: Adapter, mismatches: list[compare.Mismatch],
         base = m.output.split("  ==  ")[0].split("[")[0]
         outputs.append({
             "name": m.output,
-            "reference": ref[base].to_json() if base in ref else {"value": m.expected},
-            "backend": got[base].to_json() if base in got else {"value": m.got},
+            "reference": ref[base].to_json() if base in ref else _side(m.expected),
+            "backend": got[base].to_json() if base in got else _side(m.got),
             "problem": m.problem,
             "difference": m.difference or f"expected {m.expected}, got {m.got}",
             "tolerance": m.tolerance or "exact",
@@ -144,6 +144,10 @@ def _fail(cell_title: str, adapter: Adapter, mismatches: list[compare.Mismatch],
     details = {"message": "\n".join(lines[: 1 + len(mismatches)]), "example": shown,
                "outputs": outputs, "reproducer": repro}
     return ConformanceFailure("\n".join(lines), details)
+
+
+def _side(text: str) -> dict[str, Any]:
+    return {"value": text, "dtype": None, "shape": None, "error": None}
 
 
 def _show(value: Any) -> str:
@@ -197,19 +201,18 @@ def run_example(spec: Spec, example: Example, adapter: Adapter, entries: list[Di
     got: dict[str, Observed] = {}
     with _context(adapter):
         for step in example.steps:
-            ref_outputs = oracle.run(step.program)
-            outputs = interp.run(step.program)
-            raised = next((v for v in outputs.values() if isinstance(v, Raised)), None)
+            ref_outputs = oracle.run(step.program, lambda v: observe(oracle.adapter, v))
+            outputs = interp.run(step.program, lambda v: observe(adapter, v))
+            raised = next((v for v in outputs.values() if v.kind == "error"), None)
             if raised is not None and not step.has_output:
                 mismatches.append(compare.Mismatch(
                     step.program.source.strip(), "error", "no error (the notes run this line)",
-                    raised.describe()))
+                    str(raised.error)))
                 break
             if step.has_output:
                 name = step.program.outputs[0]
-                obs = observe(adapter, outputs[name]) if name in outputs else Observed("none")
-                ref = None if is_oracle or name not in ref_outputs else observe(
-                    oracle.adapter, ref_outputs[name])
+                obs = outputs.get(name, Observed("none"))
+                ref = None if is_oracle else ref_outputs.get(name)
                 got[name] = obs
                 mismatches += compare.against_printed(name, step.printed, obs, adapter.policy,
                                                       example.exact_dtypes, ref)

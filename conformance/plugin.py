@@ -45,6 +45,9 @@ class Cell:
     def __repr__(self) -> str:
         return f"Cell({self.id!r})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))  # hypothesis's "Failing test case" line
+
     @property
     def id(self) -> str:
         return f"{self.spec.id}/{self.item.id}-{self.backend}"
@@ -223,6 +226,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             outcome, reason, link = "divergence", e.reason, e.link
             divergence = {**e.to_json(), "observed": run.observed[e.id]}
             report.outcome, report.wasxfail = "skipped", f"known divergence {e.id}: {e.reason}"
+        elif functional_reason(s.backends[cell.backend], cell.item.needs):
+            outcome = "functional"
+            reason = functional_reason(s.backends[cell.backend], cell.item.needs)
         elif run.examples == 0:
             outcome = "fail"
             failure = {"message": "no example was run: a pass that checked nothing",
@@ -232,6 +238,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         cell, outcome=outcome, reason=reason, link=link, examples=run.examples,
         duration=call.duration, failure=failure, divergence=divergence)
     return report
+
+
+def functional_reason(backend: Adapter | registry.Unavailable, needs: frozenset[str]) -> str | None:
+    """Why a passing cell was checked through a functional equivalent, if it was."""
+    functional: dict[str, str] = getattr(backend, "functional", {})
+    used = [functional[cap] for cap in sorted(needs) if cap in functional]
+    return "; ".join(used) or None
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

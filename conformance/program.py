@@ -255,15 +255,18 @@ class Interpreter:
         self.globals: dict[str, Any] = dict(variables or {})
         self.seed = seed
 
-    def run(self, program: Program) -> dict[str, Any]:
-        """Execute; return {output source: value}.  An exception of the backend becomes
-        a ``Raised`` output for the statement that raised it, and stops the program."""
+    def run(self, program: Program, snapshot: Callable[[Any], Any] = lambda v: v) -> dict[str, Any]:
+        """Execute; return {output source: snapshot(value)}.  ``snapshot`` reads an output
+        the moment it is produced, as a notebook prints it (a later in-place change, such
+        as gradient accumulation, must not alter what was shown).  An exception of the
+        backend becomes a ``Raised`` output for the statement that raised it, and stops
+        the program."""
         outputs: dict[str, Any] = {}
         for stmt in program.tree.body:
             text = ast.get_source_segment(program.source, stmt) or ast.unparse(stmt)
             try:
                 if isinstance(stmt, ast.Expr):
-                    outputs[text] = self.eval(stmt.value, self.globals)
+                    outputs[text] = snapshot(self.eval(stmt.value, self.globals))
                 else:
                     self.exec(stmt, self.globals)
             except _Return:
@@ -273,7 +276,7 @@ class Interpreter:
             except Exception as exc:  # the backend's own error is a result
                 if type(exc).__name__ == "Indeterminate":
                     raise
-                outputs[text] = Raised(exc, text)
+                outputs[text] = snapshot(Raised(exc, text))
                 break
         return outputs
 
@@ -429,6 +432,10 @@ class Interpreter:
             else:
                 obj = self.eval(func.value, scope)
                 result = METHODS[func.attr](ad, self, (obj, *args), kwargs)
+                if func.attr == "requires_grad_" and isinstance(func.value, ast.Name):
+                    # PyTorch marks x itself; a functional library returns a new tracked
+                    # value, which x must now name (for PyTorch it is the same object)
+                    scope[func.value.id] = result
             if kwargs:
                 raise TypeError(f"{func.attr}() got unexpected arguments {sorted(kwargs)}")
             return result

@@ -117,13 +117,13 @@ class ReferenceAdapter:
         return autograd.pow_(x, y, self.policy)
 
     def eq(self, x: Any, y: Any) -> Tensor:
-        return ops.eq(x, y)
+        return ops.eq(x, y, self.policy)
 
     def lt(self, x: Any, y: Any) -> Tensor:
-        return ops.lt(x, y)
+        return ops.lt(x, y, self.policy)
 
     def gt(self, x: Any, y: Any) -> Tensor:
-        return ops.gt(x, y)
+        return ops.gt(x, y, self.policy)
 
     def neg(self, x: Tensor) -> Tensor:
         return autograd.neg(x, self.policy)

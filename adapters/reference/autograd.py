@@ -248,7 +248,11 @@ def backward(y: Tensor, policy: DtypePolicy) -> None:
         if g is None:
             continue
         if t.grad_fn is None:  # a leaf: accumulate
-            t.grad = detach(g) if t.grad is None else ops.add(t.grad, g, policy)
+            if t.grad is None:
+                t.grad = detach(g)
+            else:  # in place, as PyTorch does: x.grad stays the same tensor
+                total = ops.add(t.grad, g, policy)
+                t.grad.values[:], t.grad.bounds = total.values, total.bounds
             continue
         for inp, gi in zip(t.grad_fn.inputs, t.grad_fn.backward(g), strict=True):
             if gi is None or not isinstance(inp, Tensor) or not inp.requires_grad:

@@ -112,9 +112,15 @@ def norm(n: int, p: float, value: float, propagated: float, dtype: str) -> float
     one multiplication for p = 2), the sum gamma_{n-1} relative (all terms are
     non-negative), and the 1/p-th root divides a relative error by p and adds
     its own rounding.  Relative to the result v:
-    ((c_p + (n-1)) u / p + c_root u) v, with c_p, c_root from BACKEND_ROUNDING."""
+    ((c_p + (n-1)) u / p + c_root u) v, with c_p, c_root from BACKEND_ROUNDING.
+
+    Absolute part: each term |x_i|^p below the smallest normal number may be flushed
+    to zero (or lose digits as a subnormal), so the sum may be off by n floor; the
+    root maps an absolute error E of the sum to at most E^(1/p) in the result
+    (t -> t^(1/p) is subadditive for p >= 1), plus the result's own floor."""
     u = unit(dtype)
     c_term = 0.0 if p == 1 else (1.0 if p == 2 else BACKEND_ROUNDING["pow"])
     c_root = 0.0 if p == 1 else (1.0 if p == 2 else BACKEND_ROUNDING["pow"])
     rel = (c_term + max(n - 1, 0)) * u / p + c_root * u + u
-    return propagated + 1.01 * rel * abs(value) + (n + 1) * floor(dtype)
+    underflow = (n * floor(dtype)) ** (1.0 / max(p, 1.0))
+    return propagated + 1.01 * rel * abs(value) + underflow + floor(dtype)

@@ -308,12 +308,18 @@ def div(a: Tensor | Scalar, b: Tensor | Scalar, policy: DtypePolicy) -> Tensor:
     return make(shape, float_dtype, values, bnds)
 
 
-def _compare(a: Tensor | Scalar, b: Tensor | Scalar, test: Callable[[Any, Any], bool]) -> Tensor:
+def _compare(a: Tensor | Scalar, b: Tensor | Scalar, test: Callable[[Any, Any], bool],
+             policy: DtypePolicy | None = None) -> Tensor:
+    """Comparisons promote like arithmetic: both operands are converted to the common
+    dtype first, so a Python float compared with a float32 tensor is rounded to float32
+    (``torch.tensor([0.1]) == 0.1`` is True)."""
     shape = broadcast_shapes(
         a.shape if isinstance(a, Tensor) else (), b.shape if isinstance(b, Tensor) else ()
     )
     av, ae = _expand(a, shape)
     bv, be = _expand(b, shape)
+    if policy is not None and dtype_info(common := _result_dtype(a, b, policy)).is_float:
+        av, bv = round_values(common, av), round_values(common, bv)
     values, unsure = [], []
     for x, ex, y, ey in zip(av, ae, bv, be, strict=True):
         values.append(test(x, y))
@@ -322,16 +328,16 @@ def _compare(a: Tensor | Scalar, b: Tensor | Scalar, test: Callable[[Any, Any], 
     return make(shape, "bool", values, None, unsure)
 
 
-def eq(a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
-    return _compare(a, b, lambda x, y: x == y)
+def eq(a: Tensor | Scalar, b: Tensor | Scalar, policy: DtypePolicy | None = None) -> Tensor:
+    return _compare(a, b, lambda x, y: x == y, policy)
 
 
-def lt(a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
-    return _compare(a, b, lambda x, y: x < y)
+def lt(a: Tensor | Scalar, b: Tensor | Scalar, policy: DtypePolicy | None = None) -> Tensor:
+    return _compare(a, b, lambda x, y: x < y, policy)
 
 
-def gt(a: Tensor | Scalar, b: Tensor | Scalar) -> Tensor:
-    return _compare(a, b, lambda x, y: x > y)
+def gt(a: Tensor | Scalar, b: Tensor | Scalar, policy: DtypePolicy | None = None) -> Tensor:
+    return _compare(a, b, lambda x, y: x > y, policy)
 
 
 def neg(x: Tensor) -> Tensor:
