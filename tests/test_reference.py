@@ -55,15 +55,13 @@ def test_float32_sums_in_any_order_are_within_the_bound(x: np.ndarray, rnd: obje
         assert abs(float(candidate) - v) <= bound
 
 
-@given(floats32.filter(lambda a: a.size >= 2))
-def test_the_sum_bound_catches_half_precision(x: np.ndarray) -> None:
-    """A float16-rounded result is off by ~2^-11 relative: far outside the bound whenever
-    there is no cancellation (all terms of one sign)."""
+@given(floats32.filter(lambda a: a.size >= 1))
+def test_the_sum_bound_is_tighter_than_half_precision(x: np.ndarray) -> None:
+    """Without cancellation (all terms of one sign), the bound for up to 200 float32 terms
+    stays below half precision's unit roundoff 2^-11: an error of that size is caught."""
     x = np.abs(x) + np.float32(1)
     r = ops.sum_(ref(x), None, False, P)
-    wrong = float(np.float32(np.float16(r.values[0]))) if r.values[0] < 6e4 else r.values[0] * (1 + 2**-10)
-    if wrong != r.values[0]:
-        assert abs(wrong - r.values[0]) > r.bound(0)
+    assert r.bound(0) < 2**-11 * r.values[0]
 
 
 @given(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6), st.data())
