@@ -98,6 +98,10 @@ def _relations(case: Case, ref: dict[str, Observed], got: dict[str, Observed]) -
             m = compare.holds(text, got[text], ref.get(text))
             if m:
                 out.append(m)
+    for text in case.raises:
+        if text in got and got[text].kind != "error":
+            out.append(compare.Mismatch(text, "error", "an error (the spec says every backend raises)",
+                                        got[text].describe()))
     for left, right in case.agree:
         if left in got and right in got:
             out += compare.agree(left, right, got[left], got[right], ref.get(left), ref.get(right))

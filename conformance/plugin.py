@@ -288,7 +288,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     counts: dict[str, Counter[str]] = {}
     for r in s.records:
         counts.setdefault(r["backend"], Counter())[r["outcome"]] += 1
-    columns = ["pass", "fail", "divergence", "stale", "not_applicable"]
+    columns = ["pass", "functional", "fail", "divergence", "stale", "not_applicable"]
     tr = terminalreporter
     tr.section("tensor-conformance summary")
     tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}")

@@ -399,7 +399,8 @@ class Interpreter:
     def _python_only(self, op: ast.AST, left: ast.expr, right: ast.expr,
                      scope: dict[str, Any]) -> Any:
         a, b = self.eval(left, scope), self.eval(right, scope)
-        if self.adapter.is_tensor(a) or self.adapter.is_tensor(b):
+        identity = isinstance(op, ast.Is | ast.IsNot)  # `x.grad is None` is about any object
+        if not identity and (self.adapter.is_tensor(a) or self.adapter.is_tensor(b)):
             raise ProgramError(f"{type(op).__name__} is only supported on Python values")
         return _PY_ONLY[type(op)](a, b)
 

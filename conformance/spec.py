@@ -79,6 +79,8 @@ class Case:
     holds: tuple[str, ...]
     #: pairs of expressions that must agree on every backend within the bounds
     agree: tuple[tuple[str, str], ...]
+    #: outputs that must raise on every backend
+    raises: tuple[str, ...] = ()
     why: str | None = None
 
     @property
@@ -178,6 +180,11 @@ def _case(raw: dict[str, Any], path: Path, where: str) -> Case:
             Program.parse(relation)
         except ProgramError as exc:
             raise SpecError(path, f"{where}: relation {relation!r}", str(exc)) from None
+    for output in raw.get("raises", ()):
+        if output not in program.outputs:
+            raise SpecError(path, f"{where}.raises",
+                            f"{output!r} is not a top-level line of the code "
+                            f"(its lines: {', '.join(program.outputs)})")
     given = {name: build(name, entry) for name, entry in raw["given"].items()}
     for name, entry in raw["given"].items():
         (kind, spec), = entry.items()
@@ -197,7 +204,8 @@ def _case(raw: dict[str, Any], path: Path, where: str) -> Case:
                 raise SpecError(path, f"{where}.given.{name}",
                                 f"refers to {ref!r}, which is not drawn before it "
                                 f"(drawn before: {', '.join(earlier) or 'nothing'})")
-    return Case(raw["id"], given, raw["given"], program, holds, agree, raw.get("why"))
+    return Case(raw["id"], given, raw["given"], program, holds, agree,
+                raises=tuple(raw.get("raises", ())), why=raw.get("why"))
 
 
 def load_spec(path: Path, root: Path, claims: dict[str, Claim] | None = None) -> Spec:

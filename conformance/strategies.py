@@ -45,6 +45,14 @@ def _shape_of(value: Any, drawn: dict[str, Any]) -> tuple[int, ...]:
     return tuple(_ref(value, drawn))
 
 
+def _representable(bound: float, dtype: np.dtype, *, up: bool) -> float:
+    """The nearest value of ``dtype`` on the inside of a bound (0.001 is not a float32)."""
+    value = dtype.type(bound)
+    if (up and float(value) < bound) or (not up and float(value) > bound):
+        value = np.nextafter(value, dtype.type(np.inf if up else -np.inf))
+    return float(value)
+
+
 def _elements(dtype: np.dtype, spec: dict[str, Any]) -> st.SearchStrategy[Any]:
     if dtype.kind == "b":
         return st.booleans()
@@ -52,8 +60,8 @@ def _elements(dtype: np.dtype, spec: dict[str, Any]) -> st.SearchStrategy[Any]:
         lo = int(spec.get("min_value", DEFAULT_INT_RANGE[0]))
         hi = int(spec.get("max_value", DEFAULT_INT_RANGE[1]))
         return hnp.from_dtype(dtype, min_value=lo, max_value=hi)
-    lo_f = float(spec.get("min_value", DEFAULT_FLOAT_RANGE[0]))
-    hi_f = float(spec.get("max_value", DEFAULT_FLOAT_RANGE[1]))
+    lo_f = _representable(float(spec.get("min_value", DEFAULT_FLOAT_RANGE[0])), dtype, up=True)
+    hi_f = _representable(float(spec.get("max_value", DEFAULT_FLOAT_RANGE[1])), dtype, up=False)
     allow_nan = bool(spec.get("allow_nan", False))
     allow_inf = bool(spec.get("allow_infinity", False))
     finite = hnp.from_dtype(dtype, min_value=lo_f, max_value=hi_f, allow_nan=False,

@@ -127,6 +127,16 @@ def transpose(x: Tensor) -> Tensor:
     return _tracked(ops.transpose(x), (x,), lambda g: (ops.transpose(g),), "transpose")
 
 
+def getitem(x: Tensor, key: Any, policy: DtypePolicy) -> Tensor:
+    """Indexing picks elements: the gradient goes back to the picked positions, zero elsewhere."""
+    def backward(g: Tensor) -> tuple[Grad, ...]:
+        full = ops.full(x.shape, 0, g.dtype, policy)
+        ops.setitem(full, key, g, policy)
+        return (full,)
+
+    return _tracked(ops.getitem(x, key), (x,), backward, "getitem")
+
+
 # -- reductions -------------------------------------------------------------------
 def _expand_back(g: Tensor, x: Tensor, axis: int | None, keepdims: bool,
                  policy: DtypePolicy) -> Tensor:

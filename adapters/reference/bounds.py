@@ -73,7 +73,9 @@ def elementwise(op: str, value: float, propagated: float, dtype: str) -> float:
     + the inputs' bounds propagated through the derivative (``propagated``).
     """
     if not math.isfinite(value):
-        return propagated if math.isnan(propagated) else 0.0
+        # an infinite propagated bound says the inputs cannot decide the result (x / a
+        # zero that may carry either sign): it is kept, an exact infinity or nan is not
+        return propagated if math.isnan(propagated) or math.isinf(propagated) else 0.0
     return propagated + (BACKEND_ROUNDING[op] + 1.0) * unit(dtype) * abs(value) + floor(dtype)
 
 

@@ -194,21 +194,29 @@ def _k_sub(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
     return a - b, ea + eb
 
 
+def _times(c: float, e: float) -> float:
+    """A coefficient times a bound, where either being zero gives 0 (inf * 0 is nan): an
+    exact operand adds no error, and nor does an error multiplied by an exact zero."""
+    return 0.0 if c == 0 or e == 0 else c * e
+
+
 def _k_mul(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
-    return a * b, abs(b) * ea + abs(a) * eb + ea * eb
+    return a * b, _times(abs(b), ea) + _times(abs(a), eb) + _times(ea, eb)
 
 
 def _k_div(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
     if b == 0:
         if eb:
-            return math.nan, math.inf  # the sign of a rounded zero decides: unknowable
+            # the sign of a rounded zero decides: unknowable (a non-zero numerator gives
+            # an infinity or a huge value of either sign, never nan)
+            return (math.inf if a != 0 and not math.isnan(a) else math.nan), math.inf
         if a == 0 or math.isnan(a):
             return math.nan, 0.0
         return math.copysign(math.inf, a) * math.copysign(1.0, b), 0.0
     v = a / b
     if eb >= abs(b):
         return v, math.inf
-    return v, (ea + abs(v) * eb) / (abs(b) - eb)
+    return v, (ea + _times(abs(v), eb)) / (abs(b) - eb)
 
 
 def _k_pow(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
@@ -227,8 +235,9 @@ def _k_pow(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
     if not (ea or eb):
         return v, 0.0
     if a == 0:
-        return v, math.inf if ea else 0.0
-    prop = abs(b * v / a) * ea + (abs(v * math.log(abs(a))) * eb)
+        # |(0 + d)^b - 0| <= |d|^b for b > 0; unbounded near 0 for b < 0
+        return v, (ea**b if b > 0 else math.inf) if ea else 0.0
+    prop = _times(abs(b * v / a), ea) + _times(abs(v * math.log(abs(a))), eb)
     return v, 1.01 * prop
 
 
