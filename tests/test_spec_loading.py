@@ -107,4 +107,4 @@ def test_every_shipped_spec_loads_and_every_claim_is_covered() -> None:
     assert forward <= covered, f"claims without a spec: {sorted(forward - covered)}"
     for spec in specs:
         for case in spec.cases:
-            assert case.holds or case.agree, f"{spec.id}/{case.id} checks nothing on the reference"
+            assert case.holds or case.agree or case.raises, f"{spec.id}/{case.id} checks nothing"
