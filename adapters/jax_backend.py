@@ -95,6 +95,12 @@ class JaxAdapter:
     #: for reproducers: how this backend spells the notes' ``torch.`` namespace
     namespace: ClassVar[str] = "jnp"
     imports: ClassVar[str] = "import jax.numpy as jnp"
+    #: for reproducers: the notes' spelling -> jax.numpy's (applied in order, then torch. -> jnp.)
+    spelling: ClassVar[dict[str, str]] = {
+        "torch.cat": "jnp.concatenate", "torch.mv": "jnp.matmul", "torch.mm": "jnp.matmul",
+        "torch.tensor": "jnp.array", "torch.norm": "jnp.linalg.norm", "torch.bool": "jnp.bool_",
+        ".numel()": ".size", "keepdim=": "keepdims=", "(dim=": "(axis=", " dim=": " axis=",
+    }
     #: the value of ``jax_enable_x64`` inside ``context()``
     x64: ClassVar[bool] = False
 

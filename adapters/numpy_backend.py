@@ -25,6 +25,12 @@ class NumpyAdapter:
     #: for reproducers: how this backend spells the notes' ``torch.`` namespace
     namespace: ClassVar[str] = "np"
     imports: ClassVar[str] = "import numpy as np"
+    #: for reproducers: the notes' spelling -> NumPy's (applied in order, then torch. -> np.)
+    spelling: ClassVar[dict[str, str]] = {
+        "torch.cat": "np.concatenate", "torch.mv": "np.matmul", "torch.mm": "np.matmul",
+        "torch.tensor": "np.array", "torch.norm": "np.linalg.norm", "torch.bool": "np.bool_",
+        ".numel()": ".size", "keepdim=": "keepdims=", "(dim=": "(axis=", " dim=": " axis=",
+    }
 
     def __init__(self) -> None:
         self.policy = DtypePolicy(

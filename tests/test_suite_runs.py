@@ -129,3 +129,31 @@ def test_results_are_the_same_under_xdist(pytester: pytest.Pytester, cumsum_spec
         ("notes", "reference"): "pass", ("any_axis", "reference"): "pass",
         ("notes", "numpy-cumsum-off-by-one"): "fail", ("any_axis", "numpy-cumsum-off-by-one"): "fail",
     }
+
+
+def test_the_reproducer_alone_shows_the_disagreement(
+    pytester: pytest.Pytester, cumsum_specs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Paste the report's reproducer into python: it prints the wrong value, no suite needed."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    fakelib = ROOT / "tests" / "fakelib"
+    monkeypatch.setenv("PYTHONPATH", f"{fakelib}:{ROOT}")
+    result, reports = run_suite(pytester, cumsum_specs, "--backend",
+                                f"{fakelib / 'faultynp_adapter.py'}:FaultyNpAdapter")
+    assert result.ret == 1
+    cells = json.loads((reports / "results.json").read_text())["cells"]
+    failure = next(c["failure"] for c in cells if c["case"] == "any_axis")
+    reproducer = failure["reproducer"]
+    assert reproducer.startswith("# faultynp: paste into python\nimport faultynp\n")
+    run = subprocess.run([sys.executable, "-c", reproducer], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(fakelib)}, check=True, cwd=pytester.path)
+    printed = run.stdout.splitlines()[0]
+    scope: dict = {"np": np, "faultynp": np}
+    exec(reproducer.split("print(")[0].replace("import faultynp", ""), scope)  # the inputs
+    correct = np.cumsum(scope["A"], axis=scope["axis"])
+    assert printed != str(correct), (printed, correct)
+    assert printed == str(correct + 1)

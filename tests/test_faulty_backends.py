@@ -1,0 +1,80 @@
+"""Detection power: every backend with a planted fault must fail, on the claim it breaks.
+
+NumPy faults are planted in our adapter (tests/faulty_adapters.py); PyTorch faults in
+the torch library itself or in its autograd (tests/faulty_torch_adapters.py).  Each
+runs the suite on the relevant specs and must exit 1 with a failing cell that names
+the broken claim, never only on unrelated ones.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import ROOT, SPECS
+
+NUMPY_FAULTS = [
+    ("CumsumOffByOne", "cumsum", "T20"),
+    ("SumDropsKeepdims", "sum_axis", "T18"),
+    ("AddIgnoresBroadcasting", "broadcast", "T11"),
+    ("SumInFloat16", "sum_all", "T14"),
+    ("IaddCopies", "memory", "T26"),
+    ("MeanIntGivesInt", "mean", "T16"),
+]
+TORCH_FAULTS = [
+    ("CumsumOffByOne", "cumsum", "T20"),
+    ("SumIgnoresKeepdim", "sum_axis", "T18"),
+    ("AddBroadcastsFirstElement", "broadcast", "T11"),
+    ("BackwardOverwrites", "accumulation", "A03"),
+    ("DetachKeepsHistory", "detach", "A04"),
+    ("GradScaled", "backward_dot", "A02"),
+    ("TapeDropsLongChains", "long_chain", "A05"),
+]
+
+
+@pytest.fixture
+def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    """Run from the repository: -k also matches folder names, and pytester's folders are
+    named after the test (test_..._CumsumOffByOne0 would match -k cumsum)."""
+    monkeypatch.chdir(ROOT)
+    return pytester
+
+
+def failing_claims(pytester: pytest.Pytester, backend: str, select: str) -> tuple[int, set[str], str]:
+    reports = pytester.path / "reports"
+    result = pytester.runpytest_subprocess(
+        str(ROOT / "conformance"), "--specs", str(SPECS), "--backend", backend, "-k", select,
+        "--report-dir", str(reports), "-p", "no:cacheprovider", "--rootdir", str(ROOT),
+        # 10 deterministic examples per case are enough to see each fault; stop at the first
+        "--hypothesis-profile=quick", "--maxfail=1",
+    )
+    cells = json.loads((reports / "results.json").read_text())["cells"]
+    claims = {c for cell in cells if cell["outcome"] == "fail" for c in cell["claims"]}
+    return result.ret, claims, result.stdout.str()
+
+
+@pytest.mark.parametrize(("fault", "select", "claim"), NUMPY_FAULTS, ids=[f[0] for f in NUMPY_FAULTS])
+def test_numpy_faults_are_caught(pytester: pytest.Pytester, fault: str, select: str, claim: str) -> None:
+    backend = f"{ROOT / 'tests' / 'faulty_adapters.py'}:{fault}"
+    ret, claims, out = failing_claims(pytester, backend, select)
+    assert ret == 1, out
+    assert claim in claims, out
+
+
+@pytest.mark.parametrize(("fault", "select", "claim"), TORCH_FAULTS, ids=[f[0] for f in TORCH_FAULTS])
+def test_torch_faults_are_caught(pytester: pytest.Pytester, fault: str, select: str, claim: str) -> None:
+    pytest.importorskip("torch")
+    backend = f"{ROOT / 'tests' / 'faulty_torch_adapters.py'}:{fault}"
+    ret, claims, out = failing_claims(pytester, backend, select)
+    assert ret == 1, out
+    assert claim in claims, out
+
+
+def test_unpatched_torch_passes_the_same_selections(pytester: pytest.Pytester) -> None:
+    """The faults above are the only reason those runs fail."""
+    pytest.importorskip("torch")
+    select = " or ".join(sorted({s for _, s, _ in TORCH_FAULTS}))
+    ret, claims, out = failing_claims(pytester, "torch", select)
+    assert ret == 0, out
+    assert claims == set()
