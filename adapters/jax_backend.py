@@ -70,6 +70,18 @@ def _scoped(method: _F) -> _F:
 CACHE_DIR_ENV = "TENSOR_CONFORMANCE_JAX_CACHE"
 
 
+#: resident memory above which after_cell() drops JAX's in-memory caches
+MEMORY_LIMIT_BYTES = 1_500_000_000
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):  # not Linux: never clear
+        return 0
+
+
 def _enable_compilation_cache() -> None:
     if jax.config.jax_compilation_cache_dir:  # the user chose one: keep it
         return
@@ -121,6 +133,13 @@ class JaxAdapter:
 
     def versions(self) -> dict[str, str]:
         return {"jax": jax.__version__, "jaxlib": jaxlib.__version__}
+
+    def after_cell(self) -> None:
+        """JAX keeps every compiled executable in memory (one per operation, shape and
+        dtype); over a whole suite that grows to gigabytes.  Past a limit, drop them:
+        the persistent compilation cache on disk still saves most of the recompiling."""
+        if _resident_bytes() > MEMORY_LIMIT_BYTES:
+            jax.clear_caches()
 
     @contextlib.contextmanager
     def context(self) -> Iterator[None]:

@@ -79,6 +79,8 @@ class Adapter(Protocol):
     capabilities: ClassVar[frozenset[str]]
     #: why each missing capability is missing, shown in "not applicable" cells
     missing: ClassVar[dict[str, str]]
+    # optional: ``after_cell()``, called after each (spec item, backend) cell to free
+    # per-cell resources (JAX drops its in-memory compilations past a memory limit)
     # optional: ``functional: dict[str, str]``, capabilities provided through a functional
     # equivalent (JAX: autograd through jax.grad), with how; such cells report "functional"
     policy: DtypePolicy

@@ -11,6 +11,7 @@ from conformance.plugin import (  # noqa: F401  (pytest finds hooks by name)
     pytest_runtest_logreport,
     pytest_runtest_makereport,
     pytest_runtest_setup,
+    pytest_runtest_teardown,
     pytest_sessionfinish,
     pytest_sessionstart,
     pytest_terminal_summary,

@@ -172,6 +172,14 @@ def entries_for(config: pytest.Config, cell: Cell) -> list[divergences.Divergenc
     return session_of(config).registry.for_cell(cell.spec.id, cell.item.id, cell.backend)
 
 
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    cell = _cell(item)
+    backend = session_of(item.config).backends.get(cell.backend) if cell else None
+    after_cell = getattr(backend, "after_cell", None)
+    if after_cell is not None:
+        after_cell()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     cell = _cell(item)
     if cell is not None:

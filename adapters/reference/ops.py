@@ -215,6 +215,10 @@ def _k_div(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
         return math.copysign(math.inf, a) * math.copysign(1.0, b), 0.0
     v = a / b
     if eb >= abs(b):
+        if abs(a) <= ea:
+            # numerator and divisor may both be 0 at this precision (e.g. subnormal inputs
+            # that a backend flushes to zero): nan or any value, so nothing is fixed
+            raise Indeterminate(f"{a!r} / {b!r}: 0 / 0 is within rounding error")
         return v, math.inf
     return v, (ea + _times(abs(v), eb)) / (abs(b) - eb)
 
