@@ -11,13 +11,11 @@ its reason), and is recorded in ``reports/results.json``.
 
 from __future__ import annotations
 
-import os
 import platform
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -308,9 +306,3 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         out = Path(config.getoption("report_dir"))
         tr.write_line(f"report: {out / 'index.html'}  data: {out / 'results.json'}")
 
-
-def started_at(s: Session) -> str:
-    return datetime.fromtimestamp(s.started, UTC).isoformat()
-
-
-__all__ = ["Cell", "adapter_for", "entries_for", "os", "run_of"]
