@@ -124,5 +124,9 @@ def norm(n: int, p: float, value: float, propagated: float, dtype: str) -> float
     c_term = 0.0 if p == 1 else (1.0 if p == 2 else BACKEND_ROUNDING["pow"])
     c_root = 0.0 if p == 1 else (1.0 if p == 2 else BACKEND_ROUNDING["pow"])
     rel = (c_term + max(n - 1, 0)) * u / p + c_root * u + u
+    if p not in (1, 2) and value > 0 and math.isfinite(value):
+        # a backend raises the sum to fl(1/p) = (1/p)(1 + d), |d| <= u: that moves
+        # v = S^(1/p) by the factor S^(d/p) = exp(d ln v), i.e. |ln v| u relative
+        rel += abs(math.log(value)) * u
     underflow = (n * floor(dtype)) ** (1.0 / max(p, 1.0))
     return propagated + 1.01 * rel * abs(value) + underflow + floor(dtype)

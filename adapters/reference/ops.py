@@ -8,10 +8,12 @@ fit its dtype raises ``Indeterminate`` (the notes say nothing about wrap-around)
 
 from __future__ import annotations
 
+import decimal
 import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -206,6 +208,10 @@ def _k_mul(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
 
 def _k_div(a: float, ea: float, b: float, eb: float) -> tuple[float, float]:
     if b == 0:
+        if a != 0 and not math.isnan(a) and abs(a) <= ea:
+            # the numerator may be 0 at this precision (a subnormal that a backend flushes
+            # to zero): nan or an infinity, so nothing is fixed
+            raise Indeterminate(f"{a!r} / {b!r}: 0 / 0 is within rounding error")
         if eb:
             # the sign of a rounded zero decides: unknowable (a non-zero numerator gives
             # an infinity or a huge value of either sign, never nan)
@@ -572,8 +578,7 @@ def norm(x: Tensor, p: float, policy: DtypePolicy) -> Tensor:
         s = sum((Fraction(t) * Fraction(t) for t in vals), Fraction(0))
         v = _sqrt_fraction(s)
     else:
-        s = math.fsum(abs(t) ** p for t in vals)
-        v = s ** (1.0 / p)
+        v = _root_of_power_sum(vals, p)
     # first-order propagation: d||x||_p / dx_i = sign(x_i) |x_i|^(p-1) / ||x||^(p-1)
     if x.bounds is None:
         prop = 0.0
@@ -584,6 +589,18 @@ def norm(x: Tensor, p: float, policy: DtypePolicy) -> Tensor:
     out = make((), x.dtype, [v], [B.norm(n, p, v, prop, x.dtype)])
     _check_overflow(out, [v])
     return out
+
+
+def _root_of_power_sum(vals: Sequence[float], p: float) -> float:
+    """(sum |t|^p)^(1/p) to double precision, in 60-digit decimal arithmetic: in binary,
+    1 / p is itself rounded, which moves the root by |ln v| u, many ulps for tiny or
+    huge v."""
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        s = sum((abs(Decimal(t)) ** Decimal(p) for t in vals if t), Decimal(0))
+        if not s:
+            return 0.0
+        return float(s ** (1 / Decimal(p)))
 
 
 def _sqrt_fraction(s: Fraction) -> float:
