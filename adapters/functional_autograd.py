@@ -121,7 +121,7 @@ def with_functional_autograd(core: type, grad: Callable[..., Any], reason: str) 
     def requires_grad_(self: Any, x: Any) -> Any:
         if isinstance(x, Traced):
             return x
-        dtype = str(self.to_host(x).dtype)
+        dtype = str(x.dtype if hasattr(x, "dtype") else self.to_host(x).dtype)
         if not dtype.startswith("float"):
             raise RuntimeError("only floating point tensors can require gradients")
         leaf = Leaf(x)
@@ -157,7 +157,13 @@ def with_functional_autograd(core: type, grad: Callable[..., Any], reason: str) 
                 leaf.grad = zeros
         return zeros
 
+    def stage(self: Any, program: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+        """The core's compiler, handed the library's own arrays."""
+        return core.stage(self, lambda *arrays: [_plain(v) for v in program(*arrays)])
+
     namespace: dict[str, Any] = {name: differentiable(name) for name in DIFFERENTIABLE}
+    if hasattr(core, "stage"):
+        namespace["stage"] = stage
     namespace |= {name: read_only(name) for name in READ_ONLY}
     namespace |= {
         "is_tensor": is_tensor, "requires_grad_": requires_grad_, "grad": grad_of,

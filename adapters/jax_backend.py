@@ -152,6 +152,11 @@ class JaxAdapter:
             return name
         return _NARROW.get(str(name), name)
 
+    def stage(self, program: Callable[..., list[jax.Array]]) -> Callable[..., list[jax.Array]]:
+        """A whole case program compiled as one function (``jax.jit``): one compilation
+        per new input signature instead of one per operation (see conformance/staging.py)."""
+        return jax.jit(program)
+
     # -- crossing the boundary -------------------------------------------
     @_scoped
     def from_host(self, array: Any) -> jax.Array:

@@ -9,6 +9,7 @@
       when: {A: [float32]}        # optional: drawn values (an array: its dtype) it applies to
       outputs: ["A.cumsum(axis=axis)"]   # optional: which outputs may differ
       problems: [shape]           # optional: value | dtype | shape | error | type | relation
+      compiled: true              # optional: only where the whole program ran compiled
       reason: NumPy's cumsum of a 0-d array returns shape (1,) ...
       link: https://github.com/numpy/numpy/issues/...
 
@@ -48,6 +49,7 @@ _ENTRY_SCHEMA: dict[str, Any] = {
                 "enum": ["value", "dtype", "shape", "error", "type", "relation"]}},
             "reason": {"type": "string", "minLength": 10},
             "link": {"type": "string", "pattern": "^https://"},
+            "compiled": {"type": "boolean"},
         },
     },
 }
@@ -64,9 +66,13 @@ class Divergence:
     problems: tuple[str, ...] | None
     reason: str
     link: str | None
+    #: applies only to programs run compiled as a whole (the adapter's ``stage``)
+    compiled: bool = False
 
-    def selects(self, variables: dict[str, Any]) -> bool:
-        """Do the drawn values meet this entry's conditions?"""
+    def selects(self, variables: dict[str, Any], compiled: bool = False) -> bool:
+        """Do the drawn values (and the way the program ran) meet this entry's conditions?"""
+        if self.compiled and not compiled:
+            return False
         for name, allowed in self.when.items():
             value = variables.get(name)
             if isinstance(value, np.ndarray):
@@ -149,7 +155,7 @@ def _load_file(path: Path, specs: list[Spec], seen: set[str]) -> list[Divergence
             {k: tuple(v) for k, v in raw.get("when", {}).items()},
             tuple(raw["outputs"]) if "outputs" in raw else None,
             tuple(raw["problems"]) if "problems" in raw else None,
-            " ".join(raw["reason"].split()), raw.get("link"),
+            " ".join(raw["reason"].split()), raw.get("link"), bool(raw.get("compiled", False)),
         ))
     return entries
 

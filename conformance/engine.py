@@ -12,6 +12,7 @@ outputs, the bound that was applied and a reproducer.
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,7 @@ from conformance.observed import Observed, observe
 from conformance.program import Interpreter, Program
 from conformance.reproducer import reproducer
 from conformance.spec import Case, Example, Spec
+from conformance.staging import Stager
 
 
 class ConformanceFailure(AssertionError):
@@ -43,6 +45,8 @@ class CellRun:
     """What happened in one (item, backend) cell across all its examples."""
 
     examples: int = 0
+    #: examples whose program ran compiled as a whole (``stage``), not op by op
+    staged: int = 0
     observed: Counter[str] = field(default_factory=Counter)
     conformed: Counter[str] = field(default_factory=Counter)
 
@@ -73,6 +77,35 @@ def _run(adapter: Adapter, program: Program, variables: dict[str, Any],
     with _context(adapter):
         return Interpreter(adapter, _inputs(adapter, variables), seed).run(
             program, lambda value: observe(adapter, value))
+
+
+#: each adapter's compiled whole programs (see staging.py); dropped after each cell
+_STAGERS: weakref.WeakKeyDictionary[Any, Stager] = weakref.WeakKeyDictionary()
+#: set by ``--eager``: run every program operation by operation
+EAGER_ONLY = False
+
+
+def _run_staged(adapter: Adapter, program: Program, variables: dict[str, Any],
+                seed: int) -> dict[str, Observed] | None:
+    """The program compiled as a whole on a backend that offers ``stage`` (JAX), or None."""
+    if EAGER_ONLY or getattr(adapter, "stage", None) is None:
+        return None
+    stager = _STAGERS.setdefault(adapter, Stager(adapter))
+    with _context(adapter):
+        outputs = stager.run(program, _inputs(adapter, variables), seed)
+        if outputs is None:
+            return None
+        return {text: observe(adapter, value) for text, value in outputs.items()}
+
+
+def after_cell(adapter: Adapter) -> None:
+    """Free what one cell compiled (the adapter's own ``after_cell`` runs too)."""
+    stager = _STAGERS.pop(adapter, None)
+    if stager is not None:
+        stager.clear()
+    hook = getattr(adapter, "after_cell", None)
+    if hook is not None:
+        hook()
 
 
 def _differential(program: Program, ref: dict[str, Observed],
@@ -109,9 +142,9 @@ def _relations(case: Case, ref: dict[str, Observed], got: dict[str, Observed]) -
 
 
 def _judge(mismatches: list[compare.Mismatch], entries: list[Divergence], variables: dict[str, Any],
-           run: CellRun) -> list[compare.Mismatch]:
+           run: CellRun, compiled: bool = False) -> list[compare.Mismatch]:
     """Record which registered divergences this example exercised; return what is unexplained."""
-    selected = [e for e in entries if e.selects(variables)]
+    selected = [e for e in entries if e.selects(variables, compiled)]
     unexplained = []
     used: set[str] = set()
     for m in mismatches:
@@ -175,21 +208,60 @@ def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
         reject()
     if _is_oracle(adapter) and adapter.policy == oracle.policy:
         got = ref  # the reference itself: its checks are the claim's relations
-        mismatches = []
+        mismatches: list[compare.Mismatch] = []
+        compiled = False
     else:
-        try:
-            got = _run(adapter, case.program, variables, seed)
-        except NotApplicable:
-            raise
-        except Indeterminate:
-            reject()
-        mismatches = _differential(case.program, ref, got)
+        got, mismatches, compiled = _backend_outputs(spec, case, adapter, variables, seed, ref,
+                                                     entries, run)
     mismatches += _relations(case, ref, got)
     run.examples += 1
-    unexplained = _judge(mismatches, entries, variables, run)
+    unexplained = _judge(mismatches, entries, variables, run, compiled)
     if unexplained:
         raise _fail(f"{spec.id} / {case.id}", adapter, unexplained, variables, ref, got,
                     case.program.source)
+
+
+def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[str, Any],
+                     seed: int, ref: dict[str, Observed], entries: list[Divergence],
+                     run: CellRun) -> tuple[dict[str, Observed], list[compare.Mismatch], bool]:
+    """The backend's outputs and their differences from the reference.
+
+    A backend that compiles (``stage``) runs the program as one compiled function.
+    If that shows a difference no registered divergence explains, the program runs
+    again operation by operation: the notes' semantics are eager, and a difference
+    that only compilation produces is reported as such (registered with
+    ``compiled: true``).  The flag returned says whether the compiled run stands."""
+    staged = None
+    try:
+        staged = _run_staged(adapter, case.program, variables, seed)
+        if staged is not None:
+            mismatches = _differential(case.program, ref, staged)
+            selected = [e for e in entries if e.selects(variables, compiled=True)]
+            if all(any(e.explains(m) for e in selected)
+                   for m in mismatches + _relations(case, ref, staged)):
+                run.staged += 1
+                return staged, mismatches, True
+        got = _run(adapter, case.program, variables, seed)
+    except NotApplicable:
+        raise
+    except Indeterminate:
+        reject()
+    mismatches = _differential(case.program, ref, got)
+    if staged is not None and not mismatches and not _relations(case, ref, got) \
+            and not _value_dependent_error(got, staged):
+        only = _differential(case.program, ref, staged) + _relations(case, ref, staged)
+        raise _fail(f"{spec.id} / {case.id}, only when the whole program is compiled "
+                    f"({adapter.name}'s stage(); operation by operation it agrees)",
+                    adapter, only, variables, ref, staged, case.program.source)
+    return got, mismatches, False
+
+
+def _value_dependent_error(eager: dict[str, Observed], staged: dict[str, Observed]) -> bool:
+    """Run eagerly the program raised (e.g. an int to a negative int power), compiled it
+    did not: compiled code cannot raise errors that depend on values (JAX documents
+    this), so the eager run, the notes' semantics, decides."""
+    return (any(o.kind == "error" for o in eager.values())
+            and not any(o.kind == "error" for o in staged.values()))
 
 
 def run_example(spec: Spec, example: Example, adapter: Adapter, entries: list[Divergence],

@@ -24,7 +24,7 @@ from hypothesis import settings
 
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
-from conformance import divergences, results
+from conformance import divergences, engine, results
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
@@ -83,6 +83,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where results.json and index.html go (default: reports/)")
     group.addoption("--no-report", action="store_true", help="write no results.json/index.html")
+    group.addoption("--eager", action="store_true",
+                    help="never compile a whole case program (JAX: jax.jit); run every "
+                    "operation on its own, as the notes do")
 
 
 def _selected(config: pytest.Config) -> list[str]:
@@ -92,6 +95,7 @@ def _selected(config: pytest.Config) -> list[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    engine.EAGER_ONLY = bool(config.getoption("eager", False))
     specs_dir = Path(config.getoption("specs"))
     try:
         specs, claims = load_all(specs_dir)
@@ -173,9 +177,8 @@ def entries_for(config: pytest.Config, cell: Cell) -> list[divergences.Divergenc
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     cell = _cell(item)
     backend = session_of(item.config).backends.get(cell.backend) if cell else None
-    after_cell = getattr(backend, "after_cell", None)
-    if after_cell is not None:
-        after_cell()
+    if backend is not None and not isinstance(backend, registry.Unavailable):
+        engine.after_cell(backend)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -242,7 +245,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.outcome, report.longrepr = "failed", failure["message"]
     report.conformance_cell = results.cell_record(
         cell, outcome=outcome, reason=reason, link=link, examples=run.examples,
-        duration=call.duration, failure=failure, divergence=divergence)
+        duration=call.duration, staged=run.staged, failure=failure, divergence=divergence)
     return report
 
 

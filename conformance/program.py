@@ -20,6 +20,7 @@ cell): each is named by its source text and compared across backends.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,9 +175,16 @@ class Program:
     tree: ast.Module = field(repr=False)
     outputs: tuple[str, ...]
     needs: frozenset[str]
+    #: each top-level statement with its source text (how outputs are named)
+    statements: tuple[tuple[ast.stmt, str], ...] = field(repr=False, default=())
 
     @classmethod
     def parse(cls, source: str) -> Program:
+        """Parse once: the same relation text is checked on every example."""
+        return _parse(source)
+
+    @classmethod
+    def _parse_uncached(cls, source: str) -> Program:
         try:
             tree = ast.parse(source)
         except SyntaxError as exc:
@@ -190,12 +198,15 @@ class Program:
                     "(see specs/README.md, 'Programs')"
                 )
             _check_names(node, needs)
-        outputs = tuple(
-            ast.get_source_segment(source, s) or ast.unparse(s)
-            for s in tree.body
-            if isinstance(s, ast.Expr)
-        )
-        return cls(source, tree, outputs, frozenset(needs))
+        statements = tuple((s, ast.get_source_segment(source, s) or ast.unparse(s))
+                           for s in tree.body)
+        outputs = tuple(text for s, text in statements if isinstance(s, ast.Expr))
+        return cls(source, tree, outputs, frozenset(needs), statements)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> Program:
+    return Program._parse_uncached(source)
 
 
 def _check_names(node: ast.AST, needs: set[str]) -> None:
@@ -262,8 +273,7 @@ class Interpreter:
         backend becomes a ``Raised`` output for the statement that raised it, and stops
         the program."""
         outputs: dict[str, Any] = {}
-        for stmt in program.tree.body:
-            text = ast.get_source_segment(program.source, stmt) or ast.unparse(stmt)
+        for stmt, text in program.statements:
             try:
                 if isinstance(stmt, ast.Expr):
                     outputs[text] = snapshot(self.eval(stmt.value, self.globals))

@@ -178,6 +178,8 @@ def _expand(x: Tensor | Scalar, shape: tuple[int, ...]) -> tuple[list[Any], list
     n = math.prod(shape)
     if not isinstance(x, Tensor):
         return [x] * n, [0.0] * n
+    if x.shape == shape:  # nothing to broadcast (the common case)
+        return list(x.values), list(x.bounds) if x.bounds is not None else [0.0] * n
     order = broadcast_index(x.shape, shape)
     vals = [x.values[i] for i in order]
     bnds = [x.bound(i) for i in order]

@@ -129,8 +129,12 @@ def broadcast_index(src: tuple[int, ...], dst: tuple[int, ...]) -> list[int]:
     """For each element of ``dst`` (row-major) the flat index in ``src`` it copies."""
     pad = len(dst) - len(src)
     src_strides = strides(src)
-    eff = [0 if src[i] == 1 else src_strides[i] for i in range(len(src))]
-    return [sum(idx[pad + i] * eff[i] for i in range(len(src))) for idx in indices(dst)]
+    eff = [0] * pad + [0 if src[i] == 1 else src_strides[i] for i in range(len(src))]
+    # row-major over dst: the flat source index of each axis' positions, summed axis by axis
+    order = [0]
+    for size, step in zip(dst, eff, strict=True):
+        order = [base + k * step for base in order for k in range(size)]
+    return order
 
 
 def normalize_axis(axis: int, ndim: int) -> int:
