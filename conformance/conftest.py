@@ -24,8 +24,9 @@ _COMMON = {
 }
 # deterministic: the same examples on every run, no database (CI, regressions)
 settings.register_profile("ci", derandomize=True, database=None, max_examples=100, **_COMMON)
-# hunting: random, many more examples, the example database remembers failures
-settings.register_profile("explore", max_examples=1000, **_COMMON)
+# hunting: random (vary --hypothesis-seed), any shape instead of the pool (strategies.py),
+# twice the examples; the example database remembers failures
+settings.register_profile("explore", max_examples=200, **_COMMON)
 # a quick look while writing a spec
 settings.register_profile("quick", derandomize=True, database=None, max_examples=10,
                           phases=[Phase.explicit, Phase.generate, Phase.shrink], **_COMMON)
