@@ -93,7 +93,7 @@ def _enable_compilation_cache() -> None:
 
 class JaxAdapter:
     name: ClassVar[str] = "jax"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"random"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"random", "compile"})
     missing: ClassVar[dict[str, str]] = {
         "in_place": (
             "JAX arrays are immutable: X[i] = v raises and X += Y rebinds X to a new "

@@ -21,6 +21,7 @@ class NumpyAdapter:
     capabilities: ClassVar[frozenset[str]] = frozenset({"in_place", "random"})
     missing: ClassVar[dict[str, str]] = {
         "autograd": "NumPy has no automatic differentiation",
+        "compile": "NumPy runs operation by operation; it has no compiler for whole programs",
     }
     #: for reproducers: how this backend spells the notes' ``torch.`` namespace
     namespace: ClassVar[str] = "np"

@@ -36,6 +36,7 @@ CAPABILITIES: dict[str, str] = {
     "in_place": "arrays are mutable: X[i] = v, X[:] = e and X += Y write into the same object",
     "autograd": "stateful reverse-mode autograd: requires_grad_, .grad, backward(), detach()",
     "random": "a seeded standard-normal sampler (randn)",
+    "compile": "runs a whole program as one compiled function: stage(fn) (JAX: jax.jit)",
 }
 
 
@@ -81,6 +82,10 @@ class Adapter(Protocol):
     missing: ClassVar[dict[str, str]]
     # optional: ``after_cell()``, called after each (spec item, backend) cell to free
     # per-cell resources (JAX drops its in-memory compilations past a memory limit)
+    # optional: ``stage(fn)``, with capability "compile": ``fn(seed, *tensors)`` returns a
+    # list of tensors; stage returns it compiled as one function (JAX: jax.jit).  The
+    # engine then runs case programs compiled, eagerly where that cannot match
+    # (conformance/staging.py); cases with ``compiled: true`` only ever run compiled
     # optional: ``functional: dict[str, str]``, capabilities provided through a functional
     # equivalent (JAX: autograd through jax.grad), with how; such cells report "functional"
     policy: DtypePolicy

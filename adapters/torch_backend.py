@@ -36,7 +36,10 @@ def _dtype(name: str | None) -> torch.dtype | None:
 class TorchAdapter:
     name: ClassVar[str] = "torch"
     capabilities: ClassVar[frozenset[str]] = frozenset({"in_place", "autograd", "random"})
-    missing: ClassVar[dict[str, str]] = {}
+    missing: ClassVar[dict[str, str]] = {
+        "compile": "this adapter runs PyTorch eagerly, as the notes do; torch.compile is "
+                   "not wired in",
+    }
     #: for reproducers: how this backend spells the notes' ``torch.`` namespace
     namespace: ClassVar[str] = "torch"
     imports: ClassVar[str] = "import torch"

@@ -98,6 +98,20 @@ def _run_staged(adapter: Adapter, program: Program, variables: dict[str, Any],
         return {text: observe(adapter, value) for text, value in outputs.items()}
 
 
+def _run_compiled(adapter: Adapter, program: Program, variables: dict[str, Any],
+                  seed: int) -> dict[str, Observed]:
+    """A ``compiled: true`` case: the program compiled as a whole, whatever happens."""
+    if EAGER_ONLY:
+        raise NotApplicable("--eager was given: cases that check compiled programs do not run")
+    stager = _STAGERS.setdefault(adapter, Stager(adapter))
+    with _context(adapter):
+        outputs = stager.run(program, _inputs(adapter, variables), seed, strict=True)
+        if outputs is None:
+            raise NotApplicable(f"{adapter.name} declares capability 'compile' but has no "
+                                "stage() method")
+        return {text: observe(adapter, value) for text, value in outputs.items()}
+
+
 def after_cell(adapter: Adapter) -> None:
     """Free what one cell compiled (the adapter's own ``after_cell`` runs too)."""
     stager = _STAGERS.pop(adapter, None)
@@ -111,6 +125,10 @@ def after_cell(adapter: Adapter) -> None:
 def _differential(program: Program, ref: dict[str, Observed],
                   got: dict[str, Observed]) -> list[compare.Mismatch]:
     out: list[compare.Mismatch] = []
+    for name, obs in got.items():  # a statement that is not an output raised: show its error
+        if obs.kind == "error" and name not in program.outputs and name not in ref:
+            out.append(compare.Mismatch(name, "error", "no error (the reference runs it)",
+                                        obs.describe()))
     for name in program.outputs:
         if name not in ref and name not in got:
             continue
@@ -231,6 +249,9 @@ def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
     again operation by operation: the notes' semantics are eager, and a difference
     that only compilation produces is reported as such (registered with
     ``compiled: true``).  The flag returned says whether the compiled run stands."""
+    if case.compiled:
+        compiled = _run_compiled(adapter, case.program, variables, seed)
+        return compiled, _differential(case.program, ref, compiled), True
     staged = None
     try:
         staged = _run_staged(adapter, case.program, variables, seed)

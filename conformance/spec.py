@@ -82,10 +82,12 @@ class Case:
     #: outputs that must raise on every backend
     raises: tuple[str, ...] = ()
     why: str | None = None
+    #: run compiled as a whole (``stage``), never operation by operation
+    compiled: bool = False
 
     @property
     def needs(self) -> frozenset[str]:
-        return self.program.needs
+        return self.program.needs | ({"compile"} if self.compiled else set())
 
 
 @dataclass(frozen=True)
@@ -205,7 +207,8 @@ def _case(raw: dict[str, Any], path: Path, where: str) -> Case:
                                 f"refers to {ref!r}, which is not drawn before it "
                                 f"(drawn before: {', '.join(earlier) or 'nothing'})")
     return Case(raw["id"], given, raw["given"], program, holds, agree,
-                raises=tuple(raw.get("raises", ())), why=raw.get("why"))
+                raises=tuple(raw.get("raises", ())), why=raw.get("why"),
+                compiled=bool(raw.get("compiled", False)))
 
 
 def load_spec(path: Path, root: Path, claims: dict[str, Claim] | None = None) -> Spec:

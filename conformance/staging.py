@@ -48,9 +48,10 @@ _CONCRETE_VALUE_NEEDED = ("ConcretizationTypeError", "TracerBoolConversionError"
 class _NotStaged(Exception):
     """Tracing stopped: the program raised (the eager run will show how)."""
 
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
+    def __init__(self, raised: Raised) -> None:
+        super().__init__(raised.describe())
+        self.raised = raised
+        self.error = raised.error
 
 
 #: how one output is rebuilt from the compiled function's flat list of tensors
@@ -78,17 +79,19 @@ class Stager:
     staged: int = 0
     eager: int = 0
 
-    def run(self, program: Program, inputs: dict[str, Any], seed: int) -> dict[str, Any] | None:
+    def run(self, program: Program, inputs: dict[str, Any], seed: int,
+            strict: bool = False) -> dict[str, Any] | None:
         """The program's outputs ({source: value}, as ``Interpreter.run`` returns them
-        with no snapshot), or None where it must run eagerly."""
+        with no snapshot), or None where it must run eagerly.  ``strict``: always
+        compile, and an error while tracing is the output of the statement that raised
+        (a ``compiled: true`` case checks exactly that)."""
         stage = getattr(self.adapter, "stage", None)
-        if stage is None or program.source in self.never:
+        if stage is None or (program.source in self.never and not strict):
             return None
         tensors = sorted(k for k, v in inputs.items() if self.adapter.is_tensor(v))
-        if any(0 in inputs[k].shape for k in tensors):
-            return None
         fixed = {k: v for k, v in inputs.items() if k not in tensors}
-        if any(_varies(v) for v in fixed.values()):
+        if not strict and (any(0 in inputs[k].shape for k in tensors)
+                           or any(_varies(v) for v in fixed.values())):
             return None
         try:
             key = (program.source, tuple(tensors), _hashable(fixed))
@@ -101,6 +104,8 @@ class Stager:
         try:
             flat = entry.fn(seed, *arrays)
         except _NotStaged as stop:
+            if strict:
+                return {stop.raised.statement: stop.raised}
             self.raised[program.source] += 1
             if (type(stop.error).__name__ in _CONCRETE_VALUE_NEEDED
                     or self.raised[program.source] >= MAX_RAISES):
@@ -122,7 +127,7 @@ class Stager:
             templates = []
             for text, value in outputs.items():
                 if isinstance(value, Raised):
-                    raise _NotStaged(value.error)
+                    raise _NotStaged(value)
                 templates.append((text, _template(adapter, value, flat)))
             entry.templates[_signature(arrays)] = templates
             return flat

@@ -22,7 +22,10 @@ Scalar = bool | int | float
 class ReferenceAdapter:
     name: ClassVar[str] = "reference"
     capabilities: ClassVar[frozenset[str]] = frozenset({"in_place", "autograd", "random"})
-    missing: ClassVar[dict[str, str]] = {}
+    missing: ClassVar[dict[str, str]] = {
+        "compile": "the reference interprets the notes' eager semantics; compiling whole "
+                   "programs is a backend's own behaviour",
+    }
     namespace: ClassVar[str] = "torch"
     imports: ClassVar[str] = "import torch  # the reference follows the documented PyTorch semantics"
 
