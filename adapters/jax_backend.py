@@ -157,6 +157,10 @@ class JaxAdapter:
         per new input signature instead of one per operation (see conformance/staging.py)."""
         return jax.jit(program)
 
+    def jvp(self, fn: Any, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+        """Forward mode (``jax.jvp``): the gradient oracles compare it with reverse mode."""
+        return jax.jvp(fn, primals, tangents)
+
     # -- crossing the boundary -------------------------------------------
     @_scoped
     def from_host(self, array: Any) -> jax.Array:

@@ -86,6 +86,8 @@ class Adapter(Protocol):
     # list of tensors; stage returns it compiled as one function (JAX: jax.jit).  The
     # engine then runs case programs compiled, eagerly where that cannot match
     # (conformance/staging.py); cases with ``compiled: true`` only ever run compiled
+    # optional: ``jvp(fn, primals, tangents) -> (out, tangent_out)``, forward mode
+    # (torch.func.jvp, jax.jvp): checked against backward() by conformance/gradients.py
     # optional: ``functional: dict[str, str]``, capabilities provided through a functional
     # equivalent (JAX: autograd through jax.grad), with how; such cells report "functional"
     policy: DtypePolicy

@@ -13,11 +13,13 @@ applies.  PyTorch has every capability: in-place writes, stateful autograd
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+import torch.func
 
 from adapters.protocol import DtypePolicy
 from adapters.registry import Unavailability
@@ -49,6 +51,12 @@ class TorchAdapter:
         # int literals and arange: int64; float literals, zeros, ones: float32;
         # int tensor op float32 tensor: float32
         self.policy = DtypePolicy()
+
+    def jvp(self, fn: Any, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+        """Forward mode (``torch.func.jvp``): the gradient oracles compare it with backward()."""
+        with warnings.catch_warnings():  # torch.func's first call uses deprecated torch.jit
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.func.jvp(fn, primals, tangents)
 
     def versions(self) -> dict[str, str]:
         return {"torch": torch.__version__}

@@ -12,6 +12,7 @@ outputs, the bound that was applied and a reproducer.
 from __future__ import annotations
 
 import contextlib
+import functools
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from hypothesis import reject
 from adapters.protocol import DOCUMENTED_POLICY, Adapter, NotApplicable
 from adapters.reference.adapter import ReferenceAdapter
 from adapters.reference.tensor import Indeterminate
-from conformance import compare
+from conformance import compare, gradients
 from conformance.divergences import Divergence
 from conformance.observed import Observed, observe
 from conformance.program import Interpreter, Program
@@ -47,6 +48,8 @@ class CellRun:
     examples: int = 0
     #: examples whose program ran compiled as a whole (``stage``), not op by op
     staged: int = 0
+    #: examples whose gradients each independent oracle checked (gradients.py)
+    oracles: Counter[str] = field(default_factory=Counter)
     observed: Counter[str] = field(default_factory=Counter)
     conformed: Counter[str] = field(default_factory=Counter)
 
@@ -232,6 +235,7 @@ def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
         got, mismatches, compiled = _backend_outputs(spec, case, adapter, variables, seed, ref,
                                                      entries, run)
     mismatches += _relations(case, ref, got)
+    mismatches += _gradient_oracles(case, adapter, variables, seed, got, ref, run)
     run.examples += 1
     unexplained = _judge(mismatches, entries, variables, run, compiled)
     if unexplained:
@@ -275,6 +279,23 @@ def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
                     f"({adapter.name}'s stage(); operation by operation it agrees)",
                     adapter, only, variables, ref, staged, case.program.source)
     return got, mismatches, False
+
+
+def _gradient_oracles(case: Case, adapter: Adapter, variables: dict[str, Any], seed: int,
+                      got: dict[str, Observed], ref: dict[str, Observed],
+                      run: CellRun) -> list[compare.Mismatch]:
+    """Finite differences and forward mode against the backend's gradients (gradients.py)."""
+    gp = _gradient_program(case.program)
+    if gp is None or case.compiled:
+        return []
+    with _context(adapter):
+        inputs = None if _is_oracle(adapter) else _inputs(adapter, variables)
+        found = gradients.check(gp, adapter, variables, got, ref, inputs)
+    run.oracles.update(found.checked)
+    return found.mismatches
+
+
+_gradient_program = functools.lru_cache(maxsize=512)(gradients.gradient_program)
 
 
 def _value_dependent_error(eager: dict[str, Observed], staged: dict[str, Observed]) -> bool:

@@ -245,7 +245,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.outcome, report.longrepr = "failed", failure["message"]
     report.conformance_cell = results.cell_record(
         cell, outcome=outcome, reason=reason, link=link, examples=run.examples,
-        duration=call.duration, staged=run.staged, failure=failure, divergence=divergence)
+        duration=call.duration, staged=run.staged,
+        oracles=dict(run.oracles), failure=failure, divergence=divergence)
     return report
 
 

@@ -24,7 +24,8 @@ SCHEMA_VERSION = 1
 
 
 def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | None, examples: int,
-                duration: float, staged: int = 0, failure: dict[str, Any] | None,
+                duration: float, staged: int = 0, oracles: dict[str, int] | None = None,
+                failure: dict[str, Any] | None,
                 divergence: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "spec": cell.spec.id,
@@ -40,6 +41,7 @@ def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | Non
         "duration_s": round(duration, 6),
         "per_example_s": round(duration / examples, 6) if examples else None,
         "staged_examples": staged,
+        "gradient_oracles": dict(oracles or {}),
         "program": getattr(cell.item, "source", None) or cell.item.program.source,  # type: ignore[union-attr]
         "failure": failure,
         "divergence": divergence,

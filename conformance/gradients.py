@@ -1,0 +1,252 @@
+"""Two gradient oracles that do not trust any autograd, the reference's included.
+
+For a case whose program builds ``y`` from leaves (``x.requires_grad_(True)``),
+calls ``y.backward()`` once and shows ``x.grad``, the function differentiated is
+the program up to that ``backward()``: ``F(leaves) = y``.  Along one direction
+``v`` (fixed pseudo-random values in [-1, 1]) the backend's gradients must give
+``sum_x <x.grad, v_x>`` equal to
+
+* **finite differences**: the central difference ``(F(x + h v) - F(x - h v)) / 2h``
+  with F run by the reference in float64, at steps ``h`` and ``h / 2``, where
+  ``h = u64^(1/3) max(1, |x|)`` (the step that balances truncation and rounding
+  error in float64).  Their difference estimates the error; where it is large
+  (F is not smooth there: a branch or a loop count changes between x - h v and
+  x + h v) the oracle is inconclusive for that example, never a failure;
+* **forward mode**, on backends with ``jvp(fn, primals, tangents)`` (PyTorch:
+  ``torch.func.jvp``, JAX: ``jax.jvp``): the backend's own derivative of F along v.
+
+The allowed difference is the reference's error bound on each ``x.grad`` element
+(the bound the backend's gradient already met) weighted by ``|v|``, plus the
+oracle's own error.  A gradient that is off (scaled, overwritten, missing a part
+of the chain) fails on the ``x.grad`` output, so a registered divergence of that
+output (e.g. JAX's gradient of abs at 0) explains it here too.
+
+Programs with ``detach``, ``zero_``, more than one ``backward()``, in-place writes
+or randomness are not a function of their leaves alone; those cases are checked by
+the reference only.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from adapters.protocol import Adapter, DtypePolicy
+from adapters.reference.adapter import ReferenceAdapter
+from adapters.reference.tensor import Indeterminate
+from conformance.compare import Mismatch
+from conformance.observed import Observed
+from conformance.program import Interpreter, Program, Raised
+
+U64 = 2.0**-53
+#: float64 throughout: F's own rounding must be far below the differences measured
+_FLOAT64 = DtypePolicy(default_int="int64", default_float="float64", max_bits=64,
+                       int_float_promotion="float_operand")
+#: the estimate's two steps may differ by this much (relative) before F counts as not
+#: smooth at the point; a smooth F in float64 differs by ~1e-10
+_SMOOTH = 1e-4
+_NOT_A_FUNCTION_OF_LEAVES = {"detach", "zero_", "grad", "randn"}
+
+
+@dataclass(frozen=True)
+class GradientProgram:
+    """``F``: the statements before ``y.backward()``, the leaves and y's name."""
+
+    prefix: Program
+    leaves: tuple[str, ...]
+    output: str
+
+
+def gradient_program(program: Program) -> GradientProgram | None:
+    """The function a case differentiates, or None when it is not one (see above)."""
+    if "in_place" in program.needs or "random" in program.needs:
+        return None
+    leaves: list[str] = []
+    kept: list[str] = []
+    output = None
+    for stmt, text in program.statements:
+        call = stmt.value if isinstance(stmt, ast.Expr) else None
+        method = _method_call(call)
+        if method is not None and method[1] == "requires_grad_":
+            leaves.append(method[0])
+            continue
+        if method is not None and method[1] == "backward":
+            if output is not None:
+                return None  # a second backward accumulates: not F's gradient
+            output = method[0]
+            continue
+        if output is None:
+            if any(isinstance(n, ast.Attribute) and n.attr in _NOT_A_FUNCTION_OF_LEAVES
+                   for n in ast.walk(stmt)):
+                return None
+            kept.append(text)
+        elif not _shows_only_grads(stmt):
+            return None
+    if output is None or not leaves:
+        return None
+    prefix = Program.parse("\n".join([*kept, output]) + "\n")
+    return GradientProgram(prefix, tuple(dict.fromkeys(leaves)), output)
+
+
+def _method_call(node: ast.expr | None) -> tuple[str, str] | None:
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)):
+        return node.func.value.id, node.func.attr
+    return None
+
+
+def _shows_only_grads(stmt: ast.stmt) -> bool:
+    """After backward(): only outputs such as ``x.grad`` (or expressions of them), nothing
+    that changes a gradient (``zero_()``, another ``backward()``)."""
+    return isinstance(stmt, ast.Expr) and not any(
+        isinstance(n, ast.Attribute) and n.attr in {"zero_", "backward", "requires_grad_"}
+        for n in ast.walk(stmt))
+
+
+def direction(variables: dict[str, Any], leaves: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """v: fixed pseudo-random values in [-1, 1], one per leaf element."""
+    rng = np.random.default_rng(20261129)
+    return {name: rng.uniform(-1.0, 1.0, np.shape(variables[name])) for name in leaves}
+
+
+@dataclass
+class GradientOracles:
+    """What the oracles found for one example; ``checked`` counts what was compared."""
+
+    mismatches: list[Mismatch]
+    checked: Counter[str]
+
+
+def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
+          got: dict[str, Observed], ref: dict[str, Observed],
+          inputs: dict[str, Any] | None = None) -> GradientOracles:
+    """Compare the backend's gradients (``got``) with both oracles.  ``inputs``: the
+    backend's own input tensors, for forward mode."""
+    result = GradientOracles([], Counter())
+    grads = {leaf: got.get(f"{leaf}.grad") for leaf in gp.leaves}
+    if any(g is None or g.kind != "tensor" or not _is_float(g) for g in grads.values()):
+        return result
+    if any(not isinstance(variables.get(leaf), np.ndarray) for leaf in gp.leaves):
+        return result
+    v = direction(variables, gp.leaves)
+    along = math.fsum(float(np.sum(np.asarray(g.value, dtype=np.float64) * v[leaf]))
+                      for leaf, g in grads.items() if g is not None)
+    bound = _bound(gp, ref, v)
+
+    fd = _finite_difference(gp, variables, v)
+    if fd is not None:
+        estimate, error = fd
+        allowed = bound + 2 * error + 4 * U64 * abs(along)
+        result.checked["finite_differences"] += 1
+        if not abs(along - estimate) <= allowed:
+            result.mismatches.append(_mismatch(gp, "finite differences (float64, reference)",
+                                               estimate, along, allowed))
+
+    jvp = getattr(adapter, "jvp", None)
+    if jvp is not None and inputs is not None:
+        tangent = _forward_mode(gp, adapter, jvp, inputs, v)
+        if tangent is not None:
+            dtype = next(iter(grads.values())).dtype  # type: ignore[union-attr]
+            u = np.finfo(np.dtype(dtype)).eps / 2
+            n = sum(int(np.size(v[leaf])) for leaf in gp.leaves)
+            allowed = 2 * bound + (n + 2) * u * _magnitude(grads, v) + 1e-300
+            result.checked["forward_mode"] += 1
+            if not abs(along - tangent) <= allowed:
+                result.mismatches.append(_mismatch(gp, f"forward mode ({adapter.name} jvp)",
+                                                   tangent, along, allowed))
+    return result
+
+
+def _is_float(obs: Observed) -> bool:
+    return obs.dtype is not None and obs.dtype.startswith("float")
+
+
+def _bound(gp: GradientProgram, ref: dict[str, Observed], v: dict[str, np.ndarray]) -> float:
+    total = 0.0
+    for leaf in gp.leaves:
+        r = ref.get(f"{leaf}.grad")
+        if r is not None and r.bounds is not None:
+            total += float(np.sum(np.abs(v[leaf]) * np.asarray(r.bounds, dtype=np.float64)))
+    return total
+
+
+def _magnitude(grads: dict[str, Observed | None], v: dict[str, np.ndarray]) -> float:
+    return math.fsum(float(np.sum(np.abs(np.asarray(g.value, dtype=np.float64) * v[leaf])))
+                     for leaf, g in grads.items() if g is not None)
+
+
+def _mismatch(gp: GradientProgram, oracle: str, expected: float, got: float,
+              allowed: float) -> Mismatch:
+    name = f"{gp.leaves[0]}.grad"
+    return Mismatch(name, "value", f"{expected!r} = d{gp.output} along v by {oracle}",
+                    f"{got!r} = sum of <x.grad, v> over the leaves "
+                    f"({', '.join(gp.leaves)})",
+                    difference=f"|got - expected| = {abs(got - expected):.3g}",
+                    tolerance=f"{allowed:.3g} (the reference's bound on the gradient along v "
+                              "plus the oracle's own error, see conformance/gradients.py)")
+
+
+def _finite_difference(gp: GradientProgram, variables: dict[str, Any],
+                       v: dict[str, np.ndarray]) -> tuple[float, float] | None:
+    """(estimate, error) of dF along v, or None where F is not smooth or not computable."""
+    base = {k: (x.astype(np.float64) if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x)
+            for k, x in variables.items()}
+    scale = max([1.0, *(float(np.max(np.abs(base[leaf]), initial=0.0)) for leaf in gp.leaves)])
+    h = U64 ** (1 / 3) * scale
+    try:
+        f = {t: _F(gp, base, v, t) for t in (h, h / 2, 0.0, -h / 2, -h)}
+    except (Indeterminate, ArithmeticError, ValueError):
+        return None
+    if any(y is None or not math.isfinite(y) for y in f.values()):
+        return None
+    y: dict[float, float] = f  # type: ignore[assignment]
+    d_h = (y[h] - y[-h]) / (2 * h)
+    d_half = (y[h / 2] - y[-h / 2]) / h
+    size = max(abs(t) for t in y.values())
+    rounding = 4 * U64 * size / (h / 2)
+    if abs(d_h - d_half) > _SMOOTH * (abs(d_half) + size / scale) + 2 * rounding:
+        return None
+    # second differences: a smooth F has the same curvature at both steps; a kink inside
+    # the step (|x| with x near 0) gives a curvature that doubles when the step halves,
+    # though the central differences may agree (both 0)
+    bend_h = (y[h] - 2 * y[0.0] + y[-h]) / h**2
+    bend_half = (y[h / 2] - 2 * y[0.0] + y[-h / 2]) / (h / 2) ** 2
+    if abs(bend_h - bend_half) > 0.2 * (abs(bend_h) + abs(bend_half)) + 16 * U64 * size / (h / 2) ** 2:
+        return None
+    return d_half, abs(d_h - d_half) + rounding
+
+
+def _F(gp: GradientProgram, base: dict[str, Any], v: dict[str, np.ndarray],
+       t: float) -> float | None:
+    ref = ReferenceAdapter(_FLOAT64)
+    inputs = {k: ref.from_host(x) if isinstance(x, np.ndarray) else x for k, x in base.items()}
+    for leaf in gp.leaves:
+        inputs[leaf] = ref.from_host(base[leaf] + t * v[leaf])
+    out = Interpreter(ref, inputs).run(gp.prefix).get(gp.output)
+    if out is None or isinstance(out, Raised):
+        return None
+    return float(np.asarray(ref.to_host(out)).reshape(()))
+
+
+def _forward_mode(gp: GradientProgram, adapter: Adapter, jvp: Any, inputs: dict[str, Any],
+                  v: dict[str, np.ndarray]) -> float | None:
+    def F(*leaves: Any) -> Any:
+        env = {**inputs, **dict(zip(gp.leaves, leaves, strict=True))}
+        out = Interpreter(adapter, env).run(gp.prefix).get(gp.output)
+        if isinstance(out, Raised):
+            raise out.error
+        return out
+
+    primals = tuple(inputs[leaf] for leaf in gp.leaves)
+    tangents = tuple(adapter.from_host(v[leaf].astype(np.asarray(adapter.to_host(inputs[leaf])).dtype))
+                     for leaf in gp.leaves)
+    try:
+        _, tangent = jvp(F, primals, tangents)
+        return float(np.asarray(adapter.to_host(tangent), dtype=np.float64).reshape(()))
+    except Exception:  # F may do what the library's jvp cannot trace: not checked
+        return None

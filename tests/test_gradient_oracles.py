@@ -1,0 +1,105 @@
+"""The gradient oracles (conformance/gradients.py): the reference's own gradients
+against finite differences in float64, and wrong gradients caught by both oracles."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.protocol import DOCUMENTED_POLICY
+from adapters.reference.adapter import ReferenceAdapter
+from conformance import gradients
+from conformance.observed import Observed, observe
+from conformance.program import Interpreter, Program
+from conformance.spec import Case, load_all
+from conformance.strategies import draw_all
+from tests.conftest import SPECS
+
+SPECS_LOADED, _ = load_all(SPECS)
+DIFFERENTIATED = [pytest.param(case, id=f"{spec.id}/{case.id}")
+                  for spec in SPECS_LOADED for case in spec.cases
+                  if gradients.gradient_program(case.program) is not None and not case.compiled]
+
+
+def run_reference(program: Program, variables: dict[str, object]) -> dict[str, Observed]:
+    ref = ReferenceAdapter(DOCUMENTED_POLICY)
+    inputs = {k: ref.from_host(v) if isinstance(v, np.ndarray) else v for k, v in variables.items()}
+    return Interpreter(ref, inputs).run(program, lambda v: observe(ref, v))
+
+
+def scaled(outputs: dict[str, Observed], name: str, factor: float) -> dict[str, Observed]:
+    obs = outputs[name]
+    return {**outputs, name: dataclasses.replace(obs, value=np.asarray(obs.value) * factor)}
+
+
+def test_the_oracles_apply_to_the_calculus_and_backward_specs() -> None:
+    ids = {p.id for p in DIFFERENTIATED}
+    assert {"autograd/backward_dot/any_vector", "calculus/chain_rule/squared_norm_of_a_residual",
+            "calculus/scalar_by_vector/sum_and_product_rules"} <= ids
+
+
+@pytest.mark.parametrize("program", [
+    "x.requires_grad_(True)\ny = (x * x).sum()\ny.backward()\ny.backward()\nx.grad\n",
+    "x.requires_grad_(True)\nu = (x * x).detach()\ny = (u * x).sum()\ny.backward()\nx.grad\n",
+    "x.requires_grad_(True)\ny = x.sum()\ny.backward()\nx.grad.zero_()\n",
+    "y = x.sum()\ny\n",
+], ids=["accumulates", "detach", "zero_", "no-backward"])
+def test_programs_that_are_not_a_function_of_their_leaves_are_left_alone(program: str) -> None:
+    assert gradients.gradient_program(Program.parse(program)) is None
+
+
+@pytest.mark.parametrize("case", DIFFERENTIATED)
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_reference_gradients_agree_with_finite_differences(case: Case, data: st.DataObject) -> None:
+    variables = draw_all(data, case.given)
+    outputs = run_reference(case.program, variables)
+    gp = gradients.gradient_program(case.program)
+    assert gp is not None
+    found = gradients.check(gp, ReferenceAdapter(DOCUMENTED_POLICY), variables, outputs, outputs)
+    assert found.mismatches == []
+
+
+def test_a_gradient_off_by_a_thousandth_is_caught_by_finite_differences() -> None:
+    program = Program.parse("x.requires_grad_(True)\ny = 2 * torch.dot(x, x)\ny.backward()\nx.grad\n")
+    gp = gradients.gradient_program(program)
+    assert gp is not None
+    variables = {"x": np.array([0.5, -1.25, 3.0], dtype=np.float32)}
+    ref = run_reference(program, variables)
+    adapter = ReferenceAdapter(DOCUMENTED_POLICY)
+    assert gradients.check(gp, adapter, variables, ref, ref).mismatches == []
+    found = gradients.check(gp, adapter, variables, scaled(ref, "x.grad", 1.001), ref)
+    assert found.checked["finite_differences"] == 1
+    assert [m.output for m in found.mismatches] == ["x.grad"]
+    assert "finite differences" in found.mismatches[0].expected
+
+
+def test_at_a_kink_finite_differences_are_inconclusive_not_wrong() -> None:
+    program = Program.parse("x.requires_grad_(True)\ny = torch.abs(x).sum()\ny.backward()\nx.grad\n")
+    gp = gradients.gradient_program(program)
+    assert gp is not None
+    variables = {"x": np.array([1e-30, 2.0])}  # |x| bends within any usable step of 1e-30
+    ref = run_reference(program, variables)
+    found = gradients.check(gp, ReferenceAdapter(DOCUMENTED_POLICY), variables, ref, ref)
+    assert found.checked["finite_differences"] == 0
+    assert found.mismatches == []
+
+
+def test_forward_mode_catches_a_reverse_mode_that_disagrees() -> None:
+    torch_backend = pytest.importorskip("adapters.torch_backend")
+    torch = torch_backend.TorchAdapter()
+    program = Program.parse("x.requires_grad_(True)\ny = (x * x * x).sum()\ny.backward()\nx.grad\n")
+    gp = gradients.gradient_program(program)
+    assert gp is not None
+    variables = {"x": np.array([0.5, -2.0, 1.5], dtype=np.float64)}
+    ref = run_reference(program, variables)
+    inputs = {"x": torch.from_host(variables["x"])}
+    found = gradients.check(gp, torch, variables, scaled(ref, "x.grad", 0.999), ref, inputs)
+    assert found.checked == {"finite_differences": 1, "forward_mode": 1}
+    assert {m.expected.split(" by ")[1] for m in found.mismatches} == {
+        "finite differences (float64, reference)", "forward mode (torch jvp)"}
