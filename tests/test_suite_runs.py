@@ -7,30 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
-
-CUMSUM = """
-title: cumsum accumulates along an axis and keeps the shape
-claims: [T20]
-examples:
-  - id: notes
-    doctest: |
-      >>> A = torch.arange(6, dtype=torch.float32).reshape(3, 2)
-      >>> A.cumsum(axis=0)
-      tensor([[0., 1.],
-              [2., 4.],
-              [6., 9.]])
-cases:
-  - id: any_axis
-    given:
-      dtype: {dtypes: [float32, float64, int32, int64]}
-      A: {array: {dtype: dtype, min_dims: 1}}
-      axis: {axis_of: A}
-    code: |
-      A.cumsum(axis=axis)
-    holds:
-      - "A.cumsum(axis=axis).shape == A.shape"
-"""
+from tests.conftest import CUMSUM, ROOT
 
 
 def run_suite(pytester: pytest.Pytester, specs: Path, *args: str) -> tuple[pytest.RunResult, Path]:
