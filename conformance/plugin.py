@@ -301,11 +301,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     columns = ["pass", "functional", "fail", "divergence", "stale", "not_applicable"]
     tr = terminalreporter
     tr.section("tensor-conformance summary")
-    tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}")
+    tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"
+                  + f"{'ms/example':>12}")
     for backend, counter in counts.items():
         examples = sum(r["examples"] for r in s.records if r["backend"] == backend)
+        per = results.cost(backend, s.records)["per_example_s"]
         tr.write_line(f"{backend:<14}" + "".join(f"{counter[c]:>16}" for c in columns)
-                      + f"{examples:>10}")
+                      + f"{examples:>10}" + (f"{1000 * per:>12.1f}" if per else f"{'-':>12}"))
     if not config.getoption("no_report"):
         out = Path(config.getoption("report_dir"))
         tr.write_line(f"report: {out / 'index.html'}  data: {out / 'results.json'}")

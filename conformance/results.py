@@ -56,6 +56,16 @@ def backend_record(name: str, backend: Adapter | Unavailable) -> dict[str, Any]:
             "capabilities": sorted(backend.capabilities), "policy": asdict(backend.policy)}
 
 
+def cost(backend: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A backend's generated examples and their mean cost (hypothesis, the reference
+    oracle and the backend together: what a user pays per example)."""
+    cells = [r for r in records if r["backend"] == backend and r["kind"] == "generated"]
+    examples = sum(r["examples"] for r in cells)
+    seconds = sum(r["duration_s"] for r in cells if r["examples"])
+    return {"generated_examples": examples,
+            "per_example_s": round(seconds / examples, 6) if examples else None}
+
+
 def build(*, records: list[dict[str, Any]], claims: dict[str, Claim],
           backends: dict[str, Adapter | Unavailable], started: float, duration: float,
           command: str, python: str, platform_name: str, profile: str,
@@ -72,7 +82,7 @@ def build(*, records: list[dict[str, Any]], claims: dict[str, Claim],
             "platform": platform_name,
             "hypothesis_profile": profile,
             "hypothesis_seed": None if seed is None else str(seed),
-            "backends": [backend_record(n, b) for n, b in backends.items()],
+            "backends": [backend_record(n, b) | cost(n, records) for n, b in backends.items()],
         },
         "claims": [{"id": c.id, "group": c.group, "section": c.section, "claim": c.claim,
                     "example": c.example} for c in claims.values()],
