@@ -86,7 +86,7 @@ def _replay(x: Any, env: dict[int, Any]) -> Any:
     return x
 
 
-def with_functional_autograd(core: type, grad: Callable[..., Any], reason: str) -> type:
+def with_functional_autograd(core: Any, grad: Callable[..., Any], reason: str) -> Any:
     """``core`` with the Autograd protocol implemented over ``grad(f, argnums)``."""
 
     def differentiable(name: str) -> Callable[..., Any]:

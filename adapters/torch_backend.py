@@ -56,7 +56,8 @@ class TorchAdapter:
         """Forward mode (``torch.func.jvp``): the gradient oracles compare it with backward()."""
         with warnings.catch_warnings():  # torch.func's first call uses deprecated torch.jit
             warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.func.jvp(fn, primals, tangents)
+            result = torch.func.jvp(fn, primals, tangents)
+        return result[0], result[1]
 
     def versions(self) -> dict[str, str]:
         return {"torch": torch.__version__}

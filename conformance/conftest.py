@@ -1,5 +1,7 @@
 """`pytest conformance/` runs every spec on every selected backend (see plugin.py)."""
 
+from typing import Any
+
 from hypothesis import HealthCheck, Phase, settings
 
 from conformance.plugin import (  # noqa: F401  (pytest finds hooks by name)
@@ -17,7 +19,7 @@ from conformance.plugin import (  # noqa: F401  (pytest finds hooks by name)
     pytest_terminal_summary,
 )
 
-_COMMON = {
+_COMMON: dict[str, Any] = {
     "deadline": None,  # JAX compiles on first use of a shape: timing is not the point here
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
     "print_blob": True,

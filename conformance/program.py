@@ -264,7 +264,7 @@ class Interpreter:
                  seed: int = 0) -> None:
         self.adapter = adapter
         self.globals: dict[str, Any] = dict(variables or {})
-        self.seed = seed
+        self.seed: Any = seed  # an int, or the compiled program's traced argument
 
     def run(self, program: Program, snapshot: Callable[[Any], Any] = lambda v: v) -> dict[str, Any]:
         """Execute; return {output source: snapshot(value)}.  ``snapshot`` reads an output

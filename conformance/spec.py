@@ -108,7 +108,7 @@ def _schema() -> dict[str, Any]:
 
 
 def _path_text(path: Any) -> str:
-    parts = []
+    parts: list[str] = []
     for p in path:
         parts.append(f"[{p}]" if isinstance(p, int) else (f".{p}" if parts else str(p)))
     return "".join(parts) or "(top level)"
