@@ -126,3 +126,11 @@ def test_division_by_zero_is_ieee() -> None:
     r = ops.div(ops.tensor([1.0, -1.0, 0.0], None, P), 0.0, P)
     assert r.values[:2] == [float("inf"), float("-inf")]
     assert r.values[2] != r.values[2]
+
+
+@pytest.mark.parametrize("x", [1e-300, 1e300, 2.5e-160, 3.0])
+def test_the_l2_norm_is_exact_over_the_whole_float64_range(x: float) -> None:
+    """sqrt(x^2) must not underflow or overflow on the way (found by the explore profile:
+    the gradient of ||[1e-300]|| is 1, not the zero vector's 0)."""
+    assert ops.norm(ref(np.array([x, 0.0])), 2, P).values == [x]
+    assert ops.norm(ref(np.array([-x])), 2, P).values == [x]

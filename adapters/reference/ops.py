@@ -606,11 +606,16 @@ def _root_of_power_sum(vals: Sequence[float], p: float) -> float:
 
 
 def _sqrt_fraction(s: Fraction) -> float:
-    """sqrt of an exact non-negative rational, to double precision (error < 1 ulp)."""
+    """sqrt of an exact non-negative rational, to double precision (error < 1 ulp), over
+    the whole range: float(s) first would underflow for |x| ~ 1e-300 (sqrt(1e-600))."""
     if s == 0:
         return 0.0
+    n, d = s.numerator, s.denominator
+    # sqrt(n / d) = sqrt(n d) / d; scaled by 4^k so the integer root has >= 64 bits
+    k = max(0, (130 - (n * d).bit_length()) // 2)
+    root = math.isqrt((n * d) << (2 * k))
     try:
-        return math.sqrt(float(s))
+        return float(Fraction(root, d << k))  # correctly rounded, subnormals included
     except OverflowError:
         return math.inf
 
