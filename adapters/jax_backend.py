@@ -37,7 +37,7 @@ import jaxlib
 import numpy as np
 
 from adapters.functional_autograd import with_functional_autograd
-from adapters.protocol import DtypePolicy, NotApplicable
+from adapters.protocol import DtypePolicy, NotApplicable, NotStageable
 from adapters.registry import Unavailability
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -154,8 +154,20 @@ class JaxAdapter:
 
     def stage(self, program: Callable[..., list[jax.Array]]) -> Callable[..., list[jax.Array]]:
         """A whole case program compiled as one function (``jax.jit``): one compilation
-        per new input signature instead of one per operation (see conformance/staging.py)."""
-        return jax.jit(program)
+        per new input signature instead of one per operation (see conformance/staging.py).
+
+        Empty arrays are declined: XLA's CPU compiler (jaxlib 0.10.2) aborts the whole
+        process compiling a slice of a concatenation of empty arrays
+        (``jax.jit(lambda x, y: jnp.concatenate([x, y])[1:])`` on shapes (1, 0) and
+        (0, 0)); operation by operation each compiles alone and works."""
+        compiled = jax.jit(program)
+
+        def run(seed: Any, *arrays: jax.Array) -> list[jax.Array]:
+            if any(0 in a.shape for a in arrays):
+                raise NotStageable("empty arrays: XLA's CPU compiler can abort on them")
+            return compiled(seed, *arrays)
+
+        return run
 
     def jvp(self, fn: Any, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
         """Forward mode (``jax.jvp``): the gradient oracles compare it with reverse mode."""

@@ -70,6 +70,11 @@ class NotApplicable(Exception):
     """Raised by an adapter for an operation its library lacks as a concept."""
 
 
+class NotStageable(Exception):
+    """Raised by a compiled program (``stage``) for inputs it must not compile: the
+    engine runs that example operation by operation instead."""
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """One backend.  Built-in examples: ``adapters/numpy_backend.py`` (~120 lines)."""

@@ -14,10 +14,8 @@ Staging must never change what is checked:
   part of the cache key; tensors and the random seed are the compiled function's
   arguments; programs with float or list (literal data) inputs run eagerly (every
   example would compile anew);
-* programs with an empty input tensor run eagerly: XLA's CPU compiler (jaxlib
-  0.10.2) aborts the whole process compiling a slice of a concatenation of empty
-  arrays (``jax.jit(lambda x, y: jnp.concatenate([x, y])[1:])`` on shapes (1, 0)
-  and (0, 0)); eagerly each operation compiles alone and works;
+* an adapter's compiled program may decline inputs (``NotStageable``: JAX's does
+  for empty arrays, on which XLA can abort the process), which then run eagerly;
 * a program that cannot be traced (Python ``if``/``while`` on a tensor value,
   ``float(x)``) or that raises while tracing is run eagerly instead, and the
   eager run decides the result; a program that needs a concrete value once is
@@ -35,7 +33,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.protocol import Adapter
+from adapters.protocol import Adapter, NotApplicable, NotStageable
 from conformance.program import Interpreter, Program, Raised
 
 #: a program that raised this many times while being traced runs eagerly from then on
@@ -90,8 +88,7 @@ class Stager:
             return None
         tensors = sorted(k for k, v in inputs.items() if self.adapter.is_tensor(v))
         fixed = {k: v for k, v in inputs.items() if k not in tensors}
-        if not strict and (any(0 in inputs[k].shape for k in tensors)
-                           or any(_varies(v) for v in fixed.values())):
+        if not strict and any(_varies(v) for v in fixed.values()):
             return None
         try:
             key = (program.source, tuple(tensors), _hashable(fixed))
@@ -103,6 +100,11 @@ class Stager:
         arrays = [inputs[k] for k in tensors]
         try:
             flat = entry.fn(seed, *arrays)
+        except NotStageable as declined:
+            if strict:
+                raise NotApplicable(f"{self.adapter.name} cannot compile these inputs: "
+                                    f"{declined}") from None
+            return None
         except _NotStaged as stop:
             if strict:
                 return {stop.raised.statement: stop.raised}
