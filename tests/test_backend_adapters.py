@@ -85,7 +85,7 @@ def test_names_and_capabilities() -> None:
     assert isinstance(torch_adapter, Autograd)
     for adapter in (jax_adapter, x64_adapter):
         # autograd is there through a functional equivalent (jax.grad), and says so
-        assert adapter.capabilities == {"random", "autograd"}
+        assert adapter.capabilities == {"random", "autograd", "compile"}
         assert "X.at[i].set(v)" in adapter.missing["in_place"]
         assert "jax.grad" in adapter.functional["autograd"]
         assert isinstance(adapter, Autograd)

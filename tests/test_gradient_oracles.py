@@ -7,11 +7,12 @@ import dataclasses
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from adapters.protocol import DOCUMENTED_POLICY
 from adapters.reference.adapter import ReferenceAdapter
+from adapters.reference.tensor import Indeterminate
 from conformance import gradients
 from conformance.observed import Observed, observe
 from conformance.program import Interpreter, Program
@@ -58,7 +59,10 @@ def test_programs_that_are_not_a_function_of_their_leaves_are_left_alone(program
 @given(data=st.data())
 def test_reference_gradients_agree_with_finite_differences(case: Case, data: st.DataObject) -> None:
     variables = draw_all(data, case.given)
-    outputs = run_reference(case.program, variables)
+    try:
+        outputs = run_reference(case.program, variables)
+    except Indeterminate:
+        reject()  # as the suite does: the semantics do not fix the answer at this precision
     gp = gradients.gradient_program(case.program)
     assert gp is not None
     found = gradients.check(gp, ReferenceAdapter(DOCUMENTED_POLICY), variables, outputs, outputs)
