@@ -12,7 +12,6 @@ outputs, the bound that was applied and a reproducer.
 from __future__ import annotations
 
 import contextlib
-import functools
 import weakref
 from collections import Counter
 from dataclasses import dataclass, field
@@ -88,30 +87,22 @@ _STAGERS: weakref.WeakKeyDictionary[Any, Stager] = weakref.WeakKeyDictionary()
 EAGER_ONLY = False
 
 
-def _run_staged(adapter: Adapter, program: Program, variables: dict[str, Any],
-                seed: int) -> dict[str, Observed] | None:
-    """The program compiled as a whole on a backend that offers ``stage`` (JAX), or None."""
+def _run_compiled(adapter: Adapter, program: Program, variables: dict[str, Any], seed: int,
+                  strict: bool = False) -> dict[str, Observed] | None:
+    """The program compiled as a whole on a backend that offers ``stage`` (JAX); None
+    where it must run eagerly.  ``strict`` (a ``compiled: true`` case): compiled
+    whatever happens, not applicable where it cannot be."""
     if EAGER_ONLY or getattr(adapter, "stage", None) is None:
+        if strict:
+            raise NotApplicable("--eager was given: cases that check compiled programs do "
+                                "not run" if EAGER_ONLY else f"{adapter.name} declares "
+                                "capability 'compile' but has no stage() method")
         return None
     stager = _STAGERS.setdefault(adapter, Stager(adapter))
     with _context(adapter):
-        outputs = stager.run(program, _inputs(adapter, variables), seed)
+        outputs = stager.run(program, _inputs(adapter, variables), seed, strict)
         if outputs is None:
             return None
-        return {text: observe(adapter, value) for text, value in outputs.items()}
-
-
-def _run_compiled(adapter: Adapter, program: Program, variables: dict[str, Any],
-                  seed: int) -> dict[str, Observed]:
-    """A ``compiled: true`` case: the program compiled as a whole, whatever happens."""
-    if EAGER_ONLY:
-        raise NotApplicable("--eager was given: cases that check compiled programs do not run")
-    stager = _STAGERS.setdefault(adapter, Stager(adapter))
-    with _context(adapter):
-        outputs = stager.run(program, _inputs(adapter, variables), seed, strict=True)
-        if outputs is None:
-            raise NotApplicable(f"{adapter.name} declares capability 'compile' but has no "
-                                "stage() method")
         return {text: observe(adapter, value) for text, value in outputs.items()}
 
 
@@ -229,13 +220,11 @@ def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
         reject()
     if _is_oracle(adapter) and adapter.policy == oracle.policy:
         got = ref  # the reference itself: its checks are the claim's relations
-        mismatches: list[compare.Mismatch] = []
-        compiled = False
+        mismatches, compiled = _relations(case, ref, got), False
     else:
         got, mismatches, compiled = _backend_outputs(spec, case, adapter, variables, seed, ref,
                                                      entries, run)
-    mismatches += _relations(case, ref, got)
-    mismatches += _gradient_oracles(case, adapter, variables, seed, got, ref, run)
+    mismatches += _gradient_oracles(case, adapter, variables, got, ref, run)
     run.examples += 1
     unexplained = _judge(mismatches, entries, variables, run, compiled)
     if unexplained:
@@ -246,46 +235,40 @@ def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
 def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[str, Any],
                      seed: int, ref: dict[str, Observed], entries: list[Divergence],
                      run: CellRun) -> tuple[dict[str, Observed], list[compare.Mismatch], bool]:
-    """The backend's outputs and their differences from the reference.
+    """The backend's outputs and their differences from the reference and the claim.
 
     A backend that compiles (``stage``) runs the program as one compiled function.
     If that shows a difference no registered divergence explains, the program runs
     again operation by operation: the notes' semantics are eager, and a difference
     that only compilation produces is reported as such (registered with
     ``compiled: true``).  The flag returned says whether the compiled run stands."""
-    if case.compiled:
-        compiled = _run_compiled(adapter, case.program, variables, seed)
-        return compiled, _differential(case.program, ref, compiled), True
-    staged = None
+    def differences(got: dict[str, Observed]) -> list[compare.Mismatch]:
+        return _differential(case.program, ref, got) + _relations(case, ref, got)
+
+    staged = _run_compiled(adapter, case.program, variables, seed, strict=case.compiled)
+    if staged is not None:
+        staged_differences = differences(staged)
+        selected = [e for e in entries if e.selects(variables, compiled=True)]
+        if case.compiled or all(any(e.explains(m) for e in selected) for m in staged_differences):
+            run.staged += 1
+            return staged, staged_differences, True
     try:
-        staged = _run_staged(adapter, case.program, variables, seed)
-        if staged is not None:
-            mismatches = _differential(case.program, ref, staged)
-            selected = [e for e in entries if e.selects(variables, compiled=True)]
-            if all(any(e.explains(m) for e in selected)
-                   for m in mismatches + _relations(case, ref, staged)):
-                run.staged += 1
-                return staged, mismatches, True
         got = _run(adapter, case.program, variables, seed)
-    except NotApplicable:
-        raise
     except Indeterminate:
         reject()
-    mismatches = _differential(case.program, ref, got)
-    if staged is not None and not mismatches and not _relations(case, ref, got) \
-            and not _value_dependent_error(got, staged):
-        only = _differential(case.program, ref, staged) + _relations(case, ref, staged)
+    mismatches = differences(got)
+    if staged is not None and not mismatches and not _value_dependent_error(got, staged):
         raise _fail(f"{spec.id} / {case.id}, only when the whole program is compiled "
                     f"({adapter.name}'s stage(); operation by operation it agrees)",
-                    adapter, only, variables, ref, staged, case.program.source)
+                    adapter, staged_differences, variables, ref, staged, case.program.source)
     return got, mismatches, False
 
 
-def _gradient_oracles(case: Case, adapter: Adapter, variables: dict[str, Any], seed: int,
+def _gradient_oracles(case: Case, adapter: Adapter, variables: dict[str, Any],
                       got: dict[str, Observed], ref: dict[str, Observed],
                       run: CellRun) -> list[compare.Mismatch]:
     """Finite differences and forward mode against the backend's gradients (gradients.py)."""
-    gp = _gradient_program(case.program)
+    gp = gradients.gradient_program(case.program)
     if gp is None or case.compiled:
         return []
     with _context(adapter):
@@ -293,9 +276,6 @@ def _gradient_oracles(case: Case, adapter: Adapter, variables: dict[str, Any], s
         found = gradients.check(gp, adapter, variables, got, ref, inputs)
     run.oracles.update(found.checked)
     return found.mismatches
-
-
-_gradient_program = functools.lru_cache(maxsize=512)(gradients.gradient_program)
 
 
 def _value_dependent_error(eager: dict[str, Observed], staged: dict[str, Observed]) -> bool:

@@ -29,6 +29,7 @@ the reference only.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class GradientProgram:
     output: str
 
 
+@functools.lru_cache(maxsize=512)
 def gradient_program(program: Program) -> GradientProgram | None:
     """The function a case differentiates, or None when it is not one (see above)."""
     if "in_place" in program.needs or "random" in program.needs:

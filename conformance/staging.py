@@ -73,9 +73,8 @@ class Stager:
     never: set[str] = field(default_factory=set)
     #: trace-time errors per program; past ``MAX_RAISES`` it runs eagerly from then on
     raised: Counter[str] = field(default_factory=Counter)
-    #: how many runs were staged and how many ran eagerly
+    #: how many runs were staged
     staged: int = 0
-    eager: int = 0
 
     def run(self, program: Program, inputs: dict[str, Any], seed: int,
             strict: bool = False) -> dict[str, Any] | None:
