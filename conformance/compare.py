@@ -32,9 +32,12 @@ class Mismatch:
     got: str
     difference: str = ""
     tolerance: str = ""
+    #: what each side is: the reference's value and the backend's, by default
+    sides: tuple[str, str] = ("expected", "got")
 
     def describe(self) -> str:
-        text = f"{self.output}: {self.problem} differs: expected {self.expected}, got {self.got}"
+        first, second = self.sides
+        text = f"{self.output}: {self.problem} differs: {first} {self.expected}, {second} {self.got}"
         if self.difference:
             text += f"; {self.difference}"
         if self.tolerance:
@@ -100,12 +103,19 @@ def value_mismatch(name: str, want: np.ndarray, got: np.ndarray, bounds: np.ndar
     w_nan, g_nan = np.isnan(w), np.isnan(g)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(g - w)
-        inf_match = np.isinf(w) & (w == g)
-        bad = (w_nan != g_nan) | (~w_nan & ~g_nan & ~inf_match & ~(diff <= b) & ~np.isinf(b))
+        equal = w == g  # equal values never disagree, whatever the bound
+        bad = (w_nan != g_nan) | (~w_nan & ~g_nan & ~equal & ~(diff <= b) & ~np.isinf(b))
     if not bad.any():
         return None
     excess = np.where(bad, np.nan_to_num(diff - b, nan=np.inf, posinf=np.inf), -np.inf)
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), w.shape))
+    if np.isnan(b[idx]) and not w_nan[idx] and not g_nan[idx]:
+        return Mismatch(
+            name, "value", f"{w[idx].item()!r} at {_where(idx)}", f"{g[idx].item()!r}",
+            f"|got - expected| = {diff[idx]:.3g}; the reference's error bound here is "
+            "undefined (NaN): a problem of the reference, not a disagreement of the backend",
+            "undefined (the reference's bound is NaN; see adapters/reference/bounds.py)",
+        )
     return Mismatch(
         name, "value", f"{w[idx].item()!r} at {_where(idx)}", f"{g[idx].item()!r}",
         f"|got - expected| = {diff[idx]:.3g}; {int(bad.sum())} of {w.size} elements outside",

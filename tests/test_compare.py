@@ -76,3 +76,17 @@ def test_relations() -> None:
     ref_l, ref_r = tensor([1.0], "float32", [1e-7]), tensor([1.0], "float32", [1e-7])
     assert agree("a", "b", left, right, ref_l, ref_r) == []
     assert agree("a", "b", left, tensor([1.1], "float32"), ref_l, ref_r)
+
+
+def test_equal_values_agree_even_where_the_bound_is_nan() -> None:
+    want = np.array([1.0, 2.0])
+    nan_bounds = np.array([np.nan, 1e-6])
+    assert value_mismatch("x", want, np.array([1.0, 2.0]), nan_bounds, None) is None
+
+
+def test_a_nan_bound_where_values_differ_is_shown_as_the_references_problem() -> None:
+    m = value_mismatch("x", np.array([1.0]), np.array([1.5]), np.array([np.nan]), None)
+    assert m is not None
+    assert "reference's error bound here is undefined (NaN)" in m.difference
+    assert "not a disagreement of the backend" in m.difference
+    assert m.tolerance.startswith("undefined")

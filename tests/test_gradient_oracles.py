@@ -105,5 +105,26 @@ def test_forward_mode_catches_a_reverse_mode_that_disagrees() -> None:
     inputs = {"x": torch.from_host(variables["x"])}
     found = gradients.check(gp, torch, variables, scaled(ref, "x.grad", 0.999), ref, inputs)
     assert found.checked == {"finite_differences": 1, "forward_mode": 1}
-    assert {m.expected.split(" by ")[1] for m in found.mismatches} == {
-        "finite differences (float64, reference)", "forward mode (torch jvp)"}
+    fd, forward = sorted(found.mismatches, key=lambda m: "jvp" in m.describe())
+    assert fd.expected.split(" by ")[1] == "finite differences (float64, reference)"
+    # neither side of forward mode is the reference: both are the backend's own modes
+    assert forward.sides == ("torch backward() gives", "forward mode (jvp) gives")
+    assert "sum of <x.grad, v>" in forward.expected
+    assert forward.got.endswith("by torch forward mode (jvp)")
+    assert "expected" not in forward.describe()
+
+
+def test_forward_mode_and_backward_that_both_give_nan_agree() -> None:
+    """d(x*x)/dx at x = nan is nan in both modes: the same answer, no mismatch."""
+    torch_backend = pytest.importorskip("adapters.torch_backend")
+    torch = torch_backend.TorchAdapter()
+    program = Program.parse("x.requires_grad_(True)\ny = (x * x).sum()\ny.backward()\nx.grad\n")
+    gp = gradients.gradient_program(program)
+    assert gp is not None
+    variables = {"x": np.array([np.nan, 1.0], dtype=np.float64)}
+    got = Interpreter(torch, {"x": torch.from_host(variables["x"])}).run(
+        program, lambda v: observe(torch, v))
+    inputs = {"x": torch.from_host(variables["x"])}
+    found = gradients.check(gp, torch, variables, got, got, inputs)
+    assert found.checked["forward_mode"] == 1
+    assert found.mismatches == []
