@@ -45,6 +45,10 @@ class CellRun:
     """What happened in one (item, backend) cell across all its examples."""
 
     examples: int = 0
+    #: examples that compared a value (an output or a holds/agree relation that returned
+    #: on both sides, a gradient oracle, or an output the case says must raise); an
+    #: example in which both sides only raised checked nothing
+    checked: int = 0
     #: examples whose program ran compiled as a whole (``stage``), not op by op
     staged: int = 0
     #: examples whose gradients each independent oracle checked (gradients.py)
@@ -191,7 +195,7 @@ def _fail(cell_title: str, adapter: Adapter, mismatches: list[compare.Mismatch],
             "tolerance": m.tolerance or "exact",
         })
     details = {"message": "\n".join(lines[: 1 + len(mismatches)]), "example": shown,
-               "outputs": outputs, "reproducer": repro}
+               "outputs": outputs, "reproducer": repro, "kind": "disagreement"}
     return ConformanceFailure("\n".join(lines), details)
 
 
@@ -224,12 +228,29 @@ def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
     else:
         got, mismatches, compiled = _backend_outputs(spec, case, adapter, variables, seed, ref,
                                                      entries, run)
+    oracles_before = sum(run.oracles.values())
     mismatches += _gradient_oracles(case, adapter, variables, got, ref, run)
     run.examples += 1
+    if _checked(case, ref, got) or sum(run.oracles.values()) > oracles_before:
+        run.checked += 1
     unexplained = _judge(mismatches, entries, variables, run, compiled)
     if unexplained:
         raise _fail(f"{spec.id} / {case.id}", adapter, unexplained, variables, ref, got,
                     case.program.source)
+
+
+def _checked(case: Case, ref: dict[str, Observed], got: dict[str, Observed]) -> bool:
+    """Whether the example compared something: an output (the holds/agree relations are
+    outputs too) that returned a value on both sides, or one the case says must raise
+    that raised.  Both sides raising the same way is agreement, but checks no claim."""
+    for name in case.program.outputs:
+        r, g = ref.get(name), got.get(name)
+        if r is None or g is None:
+            continue
+        if (r.kind != "error" and g.kind != "error") or (name in case.raises
+                                                          and g.kind == "error"):
+            return True
+    return False
 
 
 def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[str, Any],
@@ -257,7 +278,10 @@ def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
     except Indeterminate:
         reject()
     mismatches = differences(got)
-    if staged is not None and not mismatches and not _value_dependent_error(got, staged):
+    if staged is not None and not mismatches:
+        # also where the eager run raises (an error that depends on values) and the
+        # compiled one returns values: compiling changed the result, and the report
+        # shows what the compiled program returned
         raise _fail(f"{spec.id} / {case.id}, only when the whole program is compiled "
                     f"({adapter.name}'s stage(); operation by operation it agrees)",
                     adapter, staged_differences, variables, ref, staged, case.program.source)
@@ -276,14 +300,6 @@ def _gradient_oracles(case: Case, adapter: Adapter, variables: dict[str, Any],
         found = gradients.check(gp, adapter, variables, got, ref, inputs)
     run.oracles.update(found.checked)
     return found.mismatches
-
-
-def _value_dependent_error(eager: dict[str, Observed], staged: dict[str, Observed]) -> bool:
-    """Run eagerly the program raised (e.g. an int to a negative int power), compiled it
-    did not: compiled code cannot raise errors that depend on values (JAX documents
-    this), so the eager run, the notes' semantics, decides."""
-    return (any(o.kind == "error" for o in eager.values())
-            and not any(o.kind == "error" for o in staged.values()))
 
 
 def run_example(spec: Spec, example: Example, adapter: Adapter, entries: list[Divergence],
@@ -317,6 +333,8 @@ def run_example(spec: Spec, example: Example, adapter: Adapter, entries: list[Di
                 if raised is not None:
                     break
     run.examples += 1
+    if any(obs.kind != "error" for obs in got.values()):
+        run.checked += 1
     unexplained = _judge(mismatches, entries, {}, run)
     if unexplained:
         expected = {s.program.outputs[0]: Observed("python", _Printed(s.text))

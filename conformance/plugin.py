@@ -26,6 +26,7 @@ from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
 from conformance import divergences, engine, results
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
+from conformance.program import ProgramError
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,7 +186,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     cell = _cell(item)
     if cell is not None:
         session_of(item.config).runs[cell.id] = CellRun()
-        item.user_properties.append(("claims", ",".join(cell.spec.claims)))
+        item.user_properties.append(("claims", ",".join(cell.item.claims or cell.spec.claims)))
         item.user_properties.append(("backend", cell.backend))
 
 
@@ -217,8 +218,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         if excinfo.errisinstance(ConformanceFailure):
             failure = excinfo.value.details
         else:
-            failure = {"message": f"{excinfo.typename}: {excinfo.value}", "example": {},
-                       "outputs": [], "reproducer": None}
+            failure = _error_record(cell, excinfo.value)
+            if failure["kind"] != "error":
+                report.longrepr = f"{failure['message']}\n\n{report.longrepr}"
     else:
         stale = [e for eid, e in entries.items() if run.conformed[eid] and not run.observed[eid]]
         seen = [e for eid, e in entries.items() if run.observed[eid]]
@@ -235,6 +237,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             outcome, reason, link = "divergence", e.reason, e.link
             divergence = {**e.to_json(), "observed": run.observed[e.id]}
             report.outcome, report.wasxfail = "skipped", f"known divergence {e.id}: {e.reason}"
+        elif run.examples and not run.checked and not getattr(cell.item, "raises", ()):
+            outcome = "fail"
+            failure = {"message": f"vacuous: none of the {run.examples} examples compared a "
+                       "value or reached a holds/agree check (every output raised on both "
+                       "sides); a case whose claim is the error says so with raises:",
+                       "example": {}, "outputs": [], "reproducer": None, "kind": "vacuous"}
+            report.outcome, report.longrepr = "failed", failure["message"]
         elif functional_reason(s.backends[cell.backend], cell.item.needs):
             outcome = "functional"
             reason = functional_reason(s.backends[cell.backend], cell.item.needs)
@@ -245,9 +254,44 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.outcome, report.longrepr = "failed", failure["message"]
     report.conformance_cell = results.cell_record(
         cell, outcome=outcome, reason=reason, link=link, examples=run.examples,
-        duration=call.duration, staged=run.staged,
+        checked=run.checked, duration=call.duration, staged=run.staged,
         oracles=dict(run.oracles), failure=failure, divergence=divergence)
     return report
+
+
+#: where the suite's own code lives: an exception raised there is the suite's error
+_SUITE_CODE = (ROOT / "conformance", ROOT / "adapters" / "reference")
+
+
+def _raised_in_suite(exc: BaseException) -> str | None:
+    """``file:line`` of the innermost frame when it is the suite's own code, else None."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return None
+    path = Path(tb.tb_frame.f_code.co_filename).resolve()
+    if any(path.is_relative_to(folder) for folder in _SUITE_CODE):
+        return f"{path.relative_to(ROOT)}:{tb.tb_lineno}"
+    return None
+
+
+def _error_record(cell: Cell, exc: BaseException) -> dict[str, Any]:
+    """The failure record of an exception that is no disagreement: an error of the spec
+    (code the interpreter cannot run, a loop that does not end), of the suite's own code,
+    or of the backend (its adapter or library raised where the engine called it)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # hypothesis, several bugs
+        exc = exc.exceptions[0]
+    text = f"{type(exc).__name__}: {exc}"
+    where = _raised_in_suite(exc)
+    if isinstance(exc, ProgramError):
+        kind, message = "spec_error", f"error of the spec {cell.spec.path} ({cell.item.id}): {exc}"
+    elif where is not None:
+        kind, message = "suite_error", (f"error of the suite (not of {cell.backend}): {text} "
+                                        f"at {where}")
+    else:
+        kind, message = "error", text
+    return {"message": message, "example": {}, "outputs": [], "reproducer": None, "kind": kind}
 
 
 def functional_reason(backend: Adapter | registry.Unavailable, needs: frozenset[str]) -> str | None:
@@ -302,12 +346,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr = terminalreporter
     tr.section("tensor-conformance summary")
     tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"
-                  + f"{'ms/example':>12}")
+                  + f"{'checked':>10}" + f"{'ms/example':>12}")
     for backend, counter in counts.items():
         examples = sum(r["examples"] for r in s.records if r["backend"] == backend)
+        checked = sum(r["checked_examples"] for r in s.records if r["backend"] == backend)
         per = results.cost(backend, s.records)["per_example_s"]
         tr.write_line(f"{backend:<14}" + "".join(f"{counter[c]:>16}" for c in columns)
-                      + f"{examples:>10}" + (f"{1000 * per:>12.1f}" if per else f"{'-':>12}"))
+                      + f"{examples:>10}" + f"{checked:>10}"
+                      + (f"{1000 * per:>12.1f}" if per else f"{'-':>12}"))
+    tr.write_line("checked: examples that compared a value or reached a holds/agree check "
+                  "(not those where both sides only raised)")
     if not config.getoption("no_report"):
         out = Path(config.getoption("report_dir"))
         tr.write_line(f"report: {out / 'index.html'}  data: {out / 'results.json'}")

@@ -157,6 +157,11 @@ _PY_BINOPS: dict[str, Callable[[Any, Any], Any]] = {
 MAX_LOOP = 10_000
 
 
+class LoopLimit(ProgramError):
+    """A ``while`` loop reached ``MAX_LOOP`` iterations: an error of the spec (its loop
+    does not end on these inputs), never a result to compare."""
+
+
 # -- validation ---------------------------------------------------------------------------
 _ALLOWED_NODES = (
     ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.If, ast.While, ast.FunctionDef,
@@ -232,6 +237,70 @@ def _check_names(node: ast.AST, needs: set[str]) -> None:
         if not isinstance(node.op, ast.Add) or not isinstance(node.target, ast.Name):
             raise ProgramError(f"line {node.lineno}: only `name += value` is supported")
         needs.add("in_place")
+
+
+# -- names ----------------------------------------------------------------------------------
+#: names every program may use besides its own: the module and the supported builtins
+PREDEFINED = frozenset({"torch", *BUILTINS})
+
+
+def _stores(node: ast.AST) -> list[str]:
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+
+
+def bound_names(program: Program) -> frozenset[str]:
+    """Names the program binds at top level (assignments, ``def``s), in any branch."""
+    names: set[str] = set()
+    for stmt, _ in program.statements:
+        names.update(_stores(stmt))
+        names.update(n.name for n in ast.walk(stmt) if isinstance(n, ast.FunctionDef))
+    return frozenset(names)
+
+
+def undefined_names(program: Program, known: frozenset[str] | set[str]) -> list[tuple[str, int]]:
+    """Every name the program reads that nothing defines, with its line: ``known`` (the
+    drawn names, or what earlier lines of a notebook bound), names assigned before the
+    line, ``def`` parameters and locals, ``torch`` and the supported builtins.  The
+    interpreter resolves nothing else (``open``, ``getattr``, ``__import__``, a typo)."""
+    module_names = set(known) | PREDEFINED | bound_names(program)
+    found: list[tuple[str, int]] = []
+
+    def reads(node: ast.AST | None, scope: set[str]) -> None:
+        if node is None:
+            return
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store) and n.id not in scope:
+                found.append((n.id, n.lineno))
+
+    def block(stmts: list[ast.stmt], scope: set[str]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.FunctionDef):
+                scope.add(stmt.name)
+                local = set(module_names) | scope | {a.arg for a in stmt.args.args}
+                for s in stmt.body:
+                    if not isinstance(s, ast.FunctionDef):
+                        local.update(_stores(s))
+                    else:
+                        local.add(s.name)
+                block(list(stmt.body), local)
+            elif isinstance(stmt, ast.Assign):
+                reads(stmt.value, scope)
+                for target in stmt.targets:
+                    reads(target, scope)  # the subscripted object of `X[i] = v`
+                    scope.update(_stores(target))
+            elif isinstance(stmt, ast.AugAssign):
+                reads(stmt.value, scope)
+                if isinstance(stmt.target, ast.Name) and stmt.target.id not in scope:
+                    found.append((stmt.target.id, stmt.lineno))
+            elif isinstance(stmt, ast.If | ast.While):
+                reads(stmt.test, scope)
+                block(list(stmt.body), scope)
+                block(list(stmt.orelse), scope)
+            elif isinstance(stmt, ast.Expr | ast.Return):
+                reads(stmt.value, scope)
+
+    block(list(program.tree.body), set(known) | PREDEFINED)
+    return found
 
 
 # -- running -------------------------------------------------------------------------------
@@ -318,7 +387,9 @@ class Interpreter:
                 for s in stmt.body:
                     self.exec(s, scope)
             else:
-                raise RuntimeError(f"while loop ran {MAX_LOOP} times")
+                raise LoopLimit(f"line {stmt.lineno}: the while loop reached the interpreter's "
+                                f"cap of {MAX_LOOP} iterations (an error of the spec: the loop "
+                                "must end on every drawn input)")
         elif isinstance(stmt, ast.FunctionDef):
             scope[stmt.name] = Function(stmt, scope)
         elif isinstance(stmt, ast.Return):

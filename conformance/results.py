@@ -24,7 +24,7 @@ SCHEMA_VERSION = 1
 
 
 def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | None, examples: int,
-                duration: float, staged: int = 0, oracles: dict[str, int] | None = None,
+                duration: float, checked: int = 0, staged: int = 0, oracles: dict[str, int] | None = None,
                 failure: dict[str, Any] | None,
                 divergence: dict[str, Any] | None) -> dict[str, Any]:
     return {
@@ -32,12 +32,13 @@ def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | Non
         "case": cell.item.id,
         "kind": cell.kind,
         "title": cell.spec.title,
-        "claims": list(cell.spec.claims),
+        "claims": list(cell.item.claims or cell.spec.claims),
         "backend": cell.backend,
         "outcome": outcome,
         "reason": reason,
         "link": link,
         "examples": examples,
+        "checked_examples": checked,
         "duration_s": round(duration, 6),
         "per_example_s": round(duration / examples, 6) if examples else None,
         "staged_examples": staged,

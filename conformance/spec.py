@@ -20,8 +20,8 @@ import jsonschema
 import yaml
 
 from conformance import printed
-from conformance.program import Program, ProgramError
-from conformance.strategies import Draw, build
+from conformance.program import Program, ProgramError, bound_names, undefined_names
+from conformance.strategies import DTYPE_NAMES, Draw, build
 
 
 class SpecError(ValueError):
@@ -61,6 +61,8 @@ class Example:
     exact_dtypes: bool
     source: str
     why: str | None = None
+    #: the claims this example checks (its spec's, unless it narrows them)
+    claims: tuple[str, ...] = ()
 
     @property
     def needs(self) -> frozenset[str]:
@@ -84,6 +86,8 @@ class Case:
     why: str | None = None
     #: run compiled as a whole (``stage``), never operation by operation
     compiled: bool = False
+    #: the claims this case checks (its spec's, unless it narrows them)
+    claims: tuple[str, ...] = ()
 
     @property
     def needs(self) -> frozenset[str]:
@@ -145,7 +149,32 @@ def _parse_program(code: str, path: Path, where: str) -> Program:
         raise SpecError(path, where, f"code: {exc}") from None
 
 
-def _example(raw: dict[str, Any], path: Path, where: str) -> Example:
+def _check_names(program: Program, known: set[str], path: Path, where: str,
+                 relations: int = 0) -> None:
+    """Every name the code reads must be one the interpreter resolves (see
+    ``program.undefined_names``); ``relations``: lines after this one are holds/agree."""
+    for name, line in undefined_names(program, frozenset(known)):
+        place = f"line {line}" if not relations or line <= relations else (
+            f"relation {program.source.splitlines()[line - 1]!r}")
+        raise SpecError(path, where, f"{place}: name {name!r} is not defined: a program may "
+                        f"use its drawn names ({', '.join(sorted(known)) or 'none'}), names it "
+                        "assigns before that line, def parameters, torch and the builtins "
+                        "len, id, abs, max, min")
+
+
+def _claims(raw: dict[str, Any], spec_claims: tuple[str, ...], path: Path,
+            where: str) -> tuple[str, ...]:
+    """An item's claims: the spec's, or the subset the item names."""
+    own = tuple(raw.get("claims", spec_claims))
+    for i, cid in enumerate(own):
+        if cid not in spec_claims:
+            raise SpecError(path, f"{where}.claims[{i}]",
+                            f"{cid!r} is not one of the spec's claims ({', '.join(spec_claims)})")
+    return own
+
+
+def _example(raw: dict[str, Any], path: Path, where: str,
+             spec_claims: tuple[str, ...] = ()) -> Example:
     parser = doctest.DocTestParser()
     try:
         parts = parser.get_examples(raw["doctest"])
@@ -154,9 +183,12 @@ def _example(raw: dict[str, Any], path: Path, where: str) -> Example:
     if not parts:
         raise SpecError(path, f"{where}.doctest", "no '>>> ' lines found")
     steps = []
+    known: set[str] = set()  # a notebook: each line sees what earlier lines bound
     for part in parts:
         step_where = f"{where}.doctest line {part.lineno + 1}"
         program = _parse_program(part.source, path, step_where)
+        _check_names(program, known, path, step_where)
+        known |= bound_names(program)
         want = part.want.strip()
         if want and len(program.outputs) != 1:
             raise SpecError(path, step_where,
@@ -167,10 +199,11 @@ def _example(raw: dict[str, Any], path: Path, where: str) -> Example:
             raise SpecError(path, step_where, str(exc)) from None
         steps.append(Step(program, expected, bool(want), part.lineno + 1, want))
     return Example(raw["id"], tuple(steps), bool(raw.get("exact_dtypes", False)), raw["doctest"],
-                   raw.get("why"))
+                   raw.get("why"), _claims(raw, spec_claims, path, where))
 
 
-def _case(raw: dict[str, Any], path: Path, where: str) -> Case:
+def _case(raw: dict[str, Any], path: Path, where: str,
+          spec_claims: tuple[str, ...] = ()) -> Case:
     holds = tuple(raw.get("holds", ()))
     agree = tuple(tuple(pair) for pair in raw.get("agree", ()))
     # the relations run as extra output lines after the case's code
@@ -182,6 +215,8 @@ def _case(raw: dict[str, Any], path: Path, where: str) -> Case:
             Program.parse(relation)
         except ProgramError as exc:
             raise SpecError(path, f"{where}: relation {relation!r}", str(exc)) from None
+    _check_names(program, set(raw["given"]), path, f"{where}.code",
+                 relations=raw["code"].rstrip("\n").count("\n") + 1)
     for output in raw.get("raises", ()):
         if output not in program.outputs:
             raise SpecError(path, f"{where}.raises",
@@ -200,15 +235,14 @@ def _case(raw: dict[str, Any], path: Path, where: str) -> Case:
             refs = [spec.get("min_value"), spec.get("max_value")]
         earlier = list(raw["given"])[: list(raw["given"]).index(name)]
         for ref in refs:
-            if isinstance(ref, str) and ref.split(".")[0] not in earlier and ref not in (
-                "bool", "int32", "int64", "float32", "float64"
-            ):
+            if isinstance(ref, str) and ref.split(".")[0] not in earlier and ref not in DTYPE_NAMES:
                 raise SpecError(path, f"{where}.given.{name}",
                                 f"refers to {ref!r}, which is not drawn before it "
                                 f"(drawn before: {', '.join(earlier) or 'nothing'})")
     return Case(raw["id"], given, raw["given"], program, holds, agree,
                 raises=tuple(raw.get("raises", ())), why=raw.get("why"),
-                compiled=bool(raw.get("compiled", False)))
+                compiled=bool(raw.get("compiled", False)),
+                claims=_claims(raw, spec_claims, path, where))
 
 
 def load_spec(path: Path, root: Path, claims: dict[str, Claim] | None = None) -> Spec:
@@ -223,9 +257,10 @@ def load_spec(path: Path, root: Path, claims: dict[str, Claim] | None = None) ->
         for i, cid in enumerate(data["claims"]):
             if cid not in claims:
                 raise SpecError(path, f"claims[{i}]", f"unknown claim id {cid!r} (see specs/claims.yaml)")
-    examples = tuple(_example(raw, path, f"examples[{i}] ({raw['id']})")
+    spec_claims = tuple(data["claims"])
+    examples = tuple(_example(raw, path, f"examples[{i}] ({raw['id']})", spec_claims)
                      for i, raw in enumerate(data.get("examples", ())))
-    cases = tuple(_case(raw, path, f"cases[{i}] ({raw['id']})")
+    cases = tuple(_case(raw, path, f"cases[{i}] ({raw['id']})", spec_claims)
                   for i, raw in enumerate(data.get("cases", ())))
     ids = [e.id for e in examples] + [c.id for c in cases]
     dupes = sorted({i for i in ids if ids.count(i) > 1})

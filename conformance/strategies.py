@@ -39,6 +39,15 @@ def _ref(value: Any, drawn: dict[str, Any]) -> Any:
     return found[int(index)] if index else found
 
 
+#: the dtype names a spec may write literally (``array: {dtype: float32}``)
+DTYPE_NAMES = ("bool", "int32", "int64", "float32", "float64")
+
+
+def _dtype_of(value: str, drawn: dict[str, Any]) -> np.dtype:
+    """A literal dtype name, or the name of a drawn one."""
+    return np.dtype(value if value in DTYPE_NAMES else _ref(value, drawn))
+
+
 def _shape_of(value: Any, drawn: dict[str, Any]) -> tuple[int, ...]:
     if isinstance(value, list):
         return tuple(int(_ref(v, drawn)) for v in value)
@@ -78,7 +87,7 @@ def _elements(dtype: np.dtype, spec: dict[str, Any]) -> st.SearchStrategy[Any]:
 
 def _array(spec: dict[str, Any]) -> Draw:
     def strategy(drawn: dict[str, Any]) -> st.SearchStrategy[Any]:
-        dtype = np.dtype(_ref(spec["dtype"], drawn))
+        dtype = _dtype_of(spec["dtype"], drawn)
         elements = _elements(dtype, spec)
         if "shape" in spec:
             return hnp.arrays(dtype, _shape_of(spec["shape"], drawn), elements=elements)

@@ -51,6 +51,29 @@ def test_a_good_spec_loads(specs_dir: Path) -> None:
          "cannot read printed output"),
         (("    holds:\n      - \"A.cumsum(axis=axis).shape == A.shape\"\n", ""), "cases[0]",
          "is not valid under any of the given schemas"),
+        # names the interpreter cannot resolve: a load-time error, never "both raise"
+        (("A.cumsum(axis=axis)\n    holds", "B.cumsum(axis=axis)\n    holds"),
+         "cases[0] (any_axis).code", "line 1: name 'B' is not defined"),
+        (("A.cumsum(axis=axis)\n    holds", "open('/etc/passwd')\n    holds"),
+         "cases[0] (any_axis).code", "line 1: name 'open' is not defined"),
+        (("A.cumsum(axis=axis)\n    holds", "x = 1\n      exec('x')\n    holds"),
+         "cases[0] (any_axis).code", "line 2: name 'exec' is not defined"),
+        (("A.cumsum(axis=axis)\n    holds", "getattr(A, 'cumsum')\n    holds"),
+         "cases[0] (any_axis).code", "name 'getattr' is not defined"),
+        (("A.cumsum(axis=axis)\n    holds", "__import__('os')\n    holds"),
+         "cases[0] (any_axis).code", "name '__import__' is not defined"),
+        (("A.cumsum(axis=axis)\n    holds", "__builtins__\n    holds"),
+         "cases[0] (any_axis).code", "name '__builtins__' is not defined"),
+        (("A.cumsum(axis=axis)\n    holds", "def f(a):\n        return a + b\n      f(A)\n    holds"),
+         "cases[0] (any_axis).code", "line 2: name 'b' is not defined"),
+        (("- \"A.cumsum(axis=axis).shape == A.shape\"", "- \"A.cumsum(axis=axis).shape == X.shape\""),
+         "cases[0] (any_axis).code",
+         "relation 'A.cumsum(axis=axis).shape == X.shape': name 'X' is not defined"),
+        ((">>> A.cumsum(axis=0)", ">>> Z.cumsum(axis=0)"), "examples[0] (notes).doctest line 2",
+         "name 'Z' is not defined"),
+        # claims belong to items: an item may narrow its spec's list, never extend it
+        (("    given:", "    claims: [T21]\n    given:"), "cases[0] (any_axis).claims[0]",
+         "'T21' is not one of the spec's claims (T20)"),
     ],
 )
 def test_a_bad_spec_names_file_field_and_expectation(
@@ -65,6 +88,24 @@ def test_a_bad_spec_names_file_field_and_expectation(
     assert message.startswith(str(path)), message
     assert where in message, message
     assert expected in message, message
+
+
+def test_names_assigned_drawn_or_defined_resolve(specs_dir: Path) -> None:
+    code = ("def total(a):\n        s = a.sum()\n        return s\n      B = A\n"
+            "      if len(B.shape) > 0:\n        C = B.cumsum(axis=axis)\n      else:\n"
+            "        C = B\n      C\n      total(C), max(axis, 0), torch.abs(B)\n")
+    write(specs_dir, GOOD.replace("A.cumsum(axis=axis)\n    holds", code + "    holds", 1))
+    (spec,), _ = load_all(specs_dir)
+    assert spec.cases[0].program.outputs[0] == "C"
+
+
+def test_an_item_narrows_its_specs_claims_or_keeps_them_all(specs_dir: Path) -> None:
+    text = GOOD.replace("claims: [T20]", "claims: [T20, T21]").replace(
+        "    given:", "    claims: [T21]\n    given:")
+    write(specs_dir, text)
+    (spec,), _ = load_all(specs_dir)
+    assert spec.cases[0].claims == ("T21",)
+    assert spec.examples[0].claims == ("T20", "T21")
 
 
 def test_not_yaml_is_a_spec_error(specs_dir: Path) -> None:

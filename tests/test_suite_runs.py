@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -134,3 +135,204 @@ def test_the_reproducer_alone_shows_the_disagreement(
     correct = np.cumsum(scope["A"], axis=scope["axis"])
     assert printed != str(correct), (printed, correct)
     assert printed == str(correct + 1)
+
+
+# -- no vacuous pass (issue 9, item 1) -----------------------------------------------------
+def write_spec(specs: Path, text: str, name: str = "tensors/cumsum.yaml") -> Path:
+    path = specs / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return specs
+
+
+def cells_of(reports: Path) -> dict[tuple[str, str], dict]:
+    cells = json.loads((reports / "results.json").read_text())["cells"]
+    return {(c["case"], c["backend"]): c for c in cells}
+
+
+ALWAYS_RAISES = """
+title: cumsum along an axis the tensor does not have
+claims: [T20]
+cases:
+  - id: axis_out_of_range
+    given:
+      A: {array: {dtype: float32, min_dims: 1, max_dims: 3}}
+    code: |
+      A.cumsum(axis=7)
+    holds:
+      - "A.cumsum(axis=7).shape == A.shape"
+"""
+
+
+def test_a_case_whose_examples_all_raise_on_both_sides_fails_as_vacuous(
+    pytester: pytest.Pytester, specs_dir: Path
+) -> None:
+    specs = write_spec(specs_dir, ALWAYS_RAISES)
+    result, reports = run_suite(pytester, specs, "--backend", "reference,numpy")
+    assert result.ret == 1, result.stdout.str()
+    for backend in ("reference", "numpy"):
+        cell = cells_of(reports)[("axis_out_of_range", backend)]
+        assert cell["outcome"] == "fail"
+        assert (cell["examples"], cell["checked_examples"]) == (10, 0)
+        assert cell["failure"]["kind"] == "vacuous"
+        assert cell["failure"]["message"].startswith("vacuous: none of the 10 examples")
+    assert "vacuous: none of the 10 examples" in result.stdout.str()
+
+
+def test_a_case_that_claims_the_error_with_raises_is_checked_by_it(
+    pytester: pytest.Pytester, specs_dir: Path
+) -> None:
+    text = ALWAYS_RAISES.replace('    holds:\n      - "A.cumsum(axis=7).shape == A.shape"\n',
+                                 '    raises: ["A.cumsum(axis=7)"]\n')
+    result, reports = run_suite(pytester, write_spec(specs_dir, text), "--backend",
+                                "reference,numpy")
+    assert result.ret == 0, result.stdout.str()
+    for cell in cells_of(reports).values():
+        assert (cell["outcome"], cell["checked_examples"]) == ("pass", 10)
+
+
+def test_checked_examples_are_counted_per_cell_and_in_the_summary(
+    pytester: pytest.Pytester, cumsum_specs: Path
+) -> None:
+    result, reports = run_suite(pytester, cumsum_specs, "--backend", "reference,numpy")
+    assert result.ret == 0, result.stdout.str()
+    cells = cells_of(reports)
+    for cell in cells.values():
+        assert cell["checked_examples"] == cell["examples"] >= 1
+    header = next(line for line in result.stdout.lines if line.startswith("backend "))
+    assert header.split()[-3:] == ["examples", "checked", "ms/example"]
+    html = (reports / "index.html").read_text()
+    assert "11 ex., 11 checked, 2 cells" in html  # T20: the example and the case
+
+
+def test_a_while_loop_that_reaches_the_cap_is_an_error_of_the_spec(
+    pytester: pytest.Pytester, specs_dir: Path
+) -> None:
+    spec = """
+title: a loop that never ends
+claims: [T20]
+cases:
+  - id: endless
+    given:
+      A: {array: {dtype: float32, shape: [2]}}
+    code: |
+      n = 0
+      while n >= 0:
+          n = n + 1
+      n
+    holds:
+      - "n > 0"
+"""
+    result, reports = run_suite(pytester, write_spec(specs_dir, spec), "--backend", "reference")
+    assert result.ret == 1, result.stdout.str()
+    cell = cells_of(reports)[("endless", "reference")]
+    assert cell["outcome"] == "fail"
+    assert cell["failure"]["kind"] == "spec_error"
+    assert "error of the spec" in cell["failure"]["message"]
+    assert "reached the interpreter's cap of 10000 iterations" in cell["failure"]["message"]
+
+
+def test_a_literal_dtype_in_an_array_draw_runs(pytester: pytest.Pytester, specs_dir: Path) -> None:
+    text = CUMSUM.replace("{array: {dtype: dtype, min_dims: 1}}",
+                          "{array: {dtype: float32, min_dims: 1}}")
+    result, reports = run_suite(pytester, write_spec(specs_dir, text), "--backend",
+                                "reference,numpy")
+    assert result.ret == 0, result.stdout.str()
+    assert {c["outcome"] for c in cells_of(reports).values()} == {"pass"}
+
+
+def test_an_error_of_the_suites_own_code_is_not_the_backends() -> None:
+    from conformance import plugin, strategies
+    from conformance.spec import load_spec
+    from tests.conftest import SPECS
+
+    spec = load_spec(SPECS / "tensors" / "cumsum.yaml", SPECS)
+    cell = plugin.Cell(spec, spec.cases[0], "numpy")
+    try:
+        strategies._ref("missing", {})  # the suite's own code raises
+    except KeyError as exc:
+        suite = plugin._error_record(cell, exc)
+    assert suite["kind"] == "suite_error"
+    assert suite["message"].startswith("error of the suite (not of numpy): KeyError: 'missing' "
+                                       "at conformance/strategies.py:")
+    import numpy as np
+    try:
+        np.cumsum(np.zeros(2), axis=3)  # the backend's library raises
+    except Exception as exc:
+        backend = plugin._error_record(cell, exc)
+    assert backend["kind"] == "error"
+    assert "error of the suite" not in backend["message"]
+
+
+# -- claims belong to cases (issue 9, item 7) ----------------------------------------------
+def test_each_cell_records_and_the_matrix_blames_only_its_items_claims(
+    pytester: pytest.Pytester, specs_dir: Path
+) -> None:
+    from conformance.report.matrix import build_matrix
+
+    text = (CUMSUM.replace("claims: [T20]", "claims: [T20, T21]")
+            .replace("  - id: notes\n", "  - id: notes\n    claims: [T20]\n")
+            .replace("  - id: any_axis\n", "  - id: any_axis\n    claims: [T21]\n"))
+    backend = f"{ROOT / 'tests' / 'faulty_adapters.py'}:CumsumOffByOne"
+    result, reports = run_suite(pytester, write_spec(specs_dir, text), "--backend",
+                                f"reference,{backend}")
+    assert result.ret == 1, result.stdout.str()
+    cells = cells_of(reports)
+    assert cells[("notes", "reference")]["claims"] == ["T20"]
+    assert cells[("any_axis", "reference")]["claims"] == ["T21"]
+    matrix = build_matrix(json.loads((reports / "results.json").read_text()))
+    for claim, case in (("T20", "notes"), ("T21", "any_axis")):
+        entry = matrix.entry(claim, "numpy-cumsum-off-by-one")
+        assert [key[1] for key in entry.cells] == [case]
+
+
+# -- what compiling hides is shown (issue 9, item 5) ---------------------------------------
+needs_jax = pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                               reason="jax is not installed")
+
+NEGATIVE_POWER = """
+title: an integer to a negative integer power raises
+claims: [T10]
+cases:
+  - id: negative_power
+    given:
+      x: {array: {dtype: int32, shape: [], min_value: 2, max_value: 5}}
+      k: {integers: {min_value: -3, max_value: -1}}
+    code: |
+      y = x * 0 + k
+      x ** y
+    raises: ["x ** y"]
+"""
+
+
+@needs_jax
+def test_a_compiled_program_that_returns_where_eager_raises_fails_with_its_values(
+    pytester: pytest.Pytester, specs_dir: Path
+) -> None:
+    """JAX raises for 2 ** -1 run eagerly, as the reference does; under jax.jit it returns
+    a value.  That is a difference like any other, shown with the compiled values."""
+    specs = write_spec(specs_dir, NEGATIVE_POWER, "tensors/power.yaml")
+    result, reports = run_suite(pytester, specs, "--backend", "jax")
+    assert result.ret == 1, result.stdout.str()
+    cell = cells_of(reports)[("negative_power", "jax")]
+    assert cell["outcome"] == "fail"
+    assert "only when the whole program is compiled" in cell["failure"]["message"]
+    (output,) = cell["failure"]["outputs"]
+    assert output["name"] == "x ** y" and output["problem"] == "error"
+    assert output["backend"]["error"] is None and output["backend"]["value"] is not None
+    assert output["reference"]["error"] is not None
+
+    registry = pytester.path / "registry.yaml"
+    registry.write_text("""
+- id: jax-jit-int-negative-power
+  backend: jax
+  spec: tensors/power
+  compiled: true
+  outputs: ["x ** y"]
+  problems: [error]
+  reason: under jax.jit an integer to a negative power returns a value
+""", encoding="utf-8")
+    result, reports = run_suite(pytester, specs, "--backend", "jax", "--divergences",
+                                str(registry))
+    assert result.ret == 0, result.stdout.str()
+    assert cells_of(reports)[("negative_power", "jax")]["outcome"] == "divergence"

@@ -22,6 +22,9 @@ class MatrixEntry:
     backend: str
     outcome: str  # the worst outcome of the covering cells, or NOT_COVERED
     examples: int  # examples run, summed over the covering cells
+    #: examples that compared a value or reached a holds/agree check, summed over the
+    #: covering cells; None when a cell does not record it (results of an older run)
+    checked: int | None
     cells: tuple[CellKey, ...]  # the covering cells, sorted
     worst: CellKey | None  # the covering cell that decided the outcome
 
@@ -67,7 +70,7 @@ def backend_names(results: dict[str, Any]) -> list[str]:
 
 def _entry(backend: str, cells: list[dict[str, Any]]) -> MatrixEntry:
     if not cells:
-        return MatrixEntry(backend, NOT_COVERED, 0, (), None)
+        return MatrixEntry(backend, NOT_COVERED, 0, None, (), None)
     ordered = sorted(cells, key=cell_key)
     # the worst outcome; among equals max() keeps the first, i.e. the smallest key
     decider = max(ordered, key=lambda c: severity(c["outcome"]))
@@ -75,6 +78,8 @@ def _entry(backend: str, cells: list[dict[str, Any]]) -> MatrixEntry:
         backend=backend,
         outcome=decider["outcome"],
         examples=sum(c["examples"] for c in ordered),
+        checked=(sum(c["checked_examples"] for c in ordered)
+                 if all("checked_examples" in c for c in ordered) else None),
         cells=tuple(cell_key(c) for c in ordered),
         worst=cell_key(decider),
     )
