@@ -1,10 +1,16 @@
 """JAX (``jax.numpy``) as a backend under test, in its default 32-bit mode and with x64.
 
 Each method is the ``jax.numpy`` spelling of one operation of the
-documentation's PyTorch subset, using the library's own operators so that its
-scalar promotion applies.  JAX arrays are immutable and its autograd is
-functional, so specs that need ``in_place`` or ``autograd`` are "not
-applicable" here, with the reasons in ``missing``.
+documentation's PyTorch subset, called by its public name as JAX users write it
+(``jnp.sum(A, axis=0)``, ``jnp.linalg.norm(X)``, ``X.T``), with the library's
+own operators so that its scalar promotion applies.  Arguments the notes leave
+out are left out (``jnp.arange(12)``, ``jnp.sum(A)``): a default is part of the
+call under test.  One method composes its call (``norm`` with an explicit ``p``;
+see there).  JAX arrays are immutable, so specs that need ``in_place`` are "not
+applicable" here, with the reason in ``missing``.  Its autograd is functional:
+the notes' stateful autograd runs through ``jax.grad`` and
+``jax.lax.stop_gradient`` (``differentiate`` and ``stop_gradient`` below, used by
+adapters/functional_autograd.py).
 
 Two adapters share this code:
 
@@ -91,6 +97,11 @@ def _enable_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
+def _reduction(axis: int | None, keepdims: bool) -> dict[str, Any]:
+    """The notes' keywords: ``sum(A)``, ``sum(A, axis=0)``, ``sum(A, axis=1, keepdims=True)``."""
+    return {**({} if axis is None else {"axis": axis}), **({"keepdims": True} if keepdims else {})}
+
+
 class JaxAdapter:
     name: ClassVar[str] = "jax"
     capabilities: ClassVar[frozenset[str]] = frozenset({"random", "compile"})
@@ -152,6 +163,10 @@ class JaxAdapter:
             return name
         return _NARROW.get(str(name), name)
 
+    def _dtype_keyword(self, name: str | None) -> dict[str, str]:
+        """``dtype=`` only where the program names one: the library's default otherwise."""
+        return {} if name is None else {"dtype": self._dtype(name)}  # type: ignore[dict-item]
+
     def stage(self, program: Callable[..., list[jax.Array]]) -> Callable[..., list[jax.Array]]:
         """A whole case program compiled as one function (``jax.jit``): one compilation
         per new input signature instead of one per operation (see conformance/staging.py).
@@ -172,6 +187,18 @@ class JaxAdapter:
     def jvp(self, fn: Any, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
         """Forward mode (``jax.jvp``): the gradient oracles compare it with reverse mode."""
         return jax.jvp(fn, primals, tangents)
+
+    # -- the library's autograd transformations (adapters/functional_autograd.py) ---
+    @_scoped
+    def differentiate(self, fn: Callable[..., Any], argnums: tuple[int, ...], *args: Any) -> Any:
+        """``jax.grad(fn, argnums)(*args)``: JAX refuses non-float inputs and non-scalar
+        outputs itself (TypeError)."""
+        return jax.grad(fn, argnums=argnums)(*args)
+
+    @_scoped
+    def stop_gradient(self, x: jax.Array) -> jax.Array:
+        """The notes' ``y.detach()``: ``jax.lax.stop_gradient(y)``."""
+        return jax.lax.stop_gradient(x)
 
     # -- crossing the boundary -------------------------------------------
     @_scoped
@@ -199,19 +226,19 @@ class JaxAdapter:
     # -- creation ----------------------------------------------------------
     @_scoped
     def tensor(self, data: Any, dtype: str | None) -> jax.Array:
-        return jnp.array(data, dtype=self._dtype(dtype))
+        return jnp.array(data, **self._dtype_keyword(dtype))
 
     @_scoped
     def arange(self, end: float, dtype: str | None) -> jax.Array:
-        return jnp.arange(end, dtype=self._dtype(dtype))
+        return jnp.arange(end, **self._dtype_keyword(dtype))
 
     @_scoped
     def zeros(self, shape: tuple[int, ...], dtype: str | None) -> jax.Array:
-        return jnp.zeros(tuple(shape), dtype=self._dtype(dtype))
+        return jnp.zeros(tuple(shape), **self._dtype_keyword(dtype))
 
     @_scoped
     def ones(self, shape: tuple[int, ...], dtype: str | None) -> jax.Array:
-        return jnp.ones(tuple(shape), dtype=self._dtype(dtype))
+        return jnp.ones(tuple(shape), **self._dtype_keyword(dtype))
 
     @_scoped
     def zeros_like(self, x: jax.Array) -> jax.Array:
@@ -219,6 +246,7 @@ class JaxAdapter:
 
     @_scoped
     def randn(self, shape: tuple[int, ...], seed: int) -> jax.Array:
+        # torch.randn(3, 4) is jax.random.normal(key, (3, 4)): JAX's sampler takes a key
         return jax.random.normal(jax.random.key(seed), tuple(shape))
 
     # -- shape -------------------------------------------------------------
@@ -291,11 +319,11 @@ class JaxAdapter:
     # -- reductions --------------------------------------------------------
     @_scoped
     def sum(self, x: jax.Array, axis: int | None, keepdims: bool) -> Any:
-        return jnp.sum(x, axis=axis, keepdims=keepdims)
+        return jnp.sum(x, **_reduction(axis, keepdims))
 
     @_scoped
     def mean(self, x: jax.Array, axis: int | None, keepdims: bool) -> Any:
-        return jnp.mean(x, axis=axis, keepdims=keepdims)
+        return jnp.mean(x, **_reduction(axis, keepdims))
 
     @_scoped
     def cumsum(self, x: jax.Array, axis: int) -> jax.Array:
@@ -303,7 +331,16 @@ class JaxAdapter:
 
     @_scoped
     def norm(self, x: jax.Array, p: float) -> Any:
-        return jnp.linalg.norm(jnp.ravel(x), ord=p)
+        if p == 2:
+            # the notes' torch.norm(u) / torch.norm(X): jnp.linalg.norm on the array as
+            # given (for a matrix its Frobenius path; for any rank, with no ord, JAX's
+            # own sqrt of the sum of squares of all entries)
+            return jnp.linalg.norm(x)
+        # COMPOSED: torch.norm(X, p=p) is the L_p norm of all entries, while
+        # jnp.linalg.norm(X, ord=p) of a matrix is an induced matrix norm (ord=1: the
+        # largest column sum) and refuses other ranks; JAX's call for the entrywise
+        # norm is vector_norm over all axes
+        return jnp.linalg.vector_norm(x, ord=p)
 
     # -- products ----------------------------------------------------------
     @_scoped
@@ -312,10 +349,12 @@ class JaxAdapter:
 
     @_scoped
     def mv(self, a: jax.Array, x: jax.Array) -> jax.Array:
+        # jax.numpy has no mv: matmul (the @ operator) of a matrix and a vector
         return jnp.matmul(a, x)
 
     @_scoped
     def mm(self, a: jax.Array, b: jax.Array) -> jax.Array:
+        # jax.numpy has no mm: matmul (the @ operator) of two matrices
         return jnp.matmul(a, b)
 
     # -- indexing and memory -------------------------------------------------
@@ -333,15 +372,9 @@ class JaxAdapter:
 
 
 #: JAX has no .grad, requires_grad_ or backward(): the notes' stateful autograd is
-#: checked through jax.grad instead (adapters/functional_autograd.py)
+#: checked through jax.grad and jax.lax.stop_gradient (adapters/functional_autograd.py)
 JaxAdapter = with_functional_autograd(  # type: ignore[misc]
-    JaxAdapter,
-    jax.grad,
-    "checked through jax.grad: backward() differentiates the recorded computation with "
-    "jax.grad and adds the result to .grad (accumulation = sum of jax.grad results); "
-    "detach() is the value without its recording (like lax.stop_gradient); "
-    "grad.zero_() replaces the immutable gradient with zeros",
-)
+    JaxAdapter, library="JAX", grad="jax.grad", stop_gradient="jax.lax.stop_gradient")
 
 
 class JaxX64Adapter(JaxAdapter):  # type: ignore[valid-type,misc]

@@ -1,8 +1,13 @@
 """NumPy as a backend under test.
 
 Each method is the NumPy spelling of one operation of the documentation's
-PyTorch subset.  NumPy has no autograd, so specs that need it are "not
-applicable" here with the reason in ``missing``.
+PyTorch subset, called by its public name: ``x + y`` on arrays is the ``np.add``
+ufunc and ``A.sum(axis=0)`` is ``np.sum`` (NumPy documents each ndarray method as
+"refer to numpy.sum"), so the adapter calls ``np.add``, ``np.sum``, ... as NumPy
+users write them.  Arguments the notes leave out are left out (``np.arange(12)``,
+``np.sum(A)``): a default is part of the call under test.  One method composes
+its call (``norm`` with an explicit ``p``; see there).  NumPy has no autograd, so
+specs that need it are "not applicable" here with the reason in ``missing``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from adapters.protocol import DtypePolicy
+
+
+def _dtype_keyword(name: str | None) -> dict[str, str]:
+    """``dtype=`` only where the program names one: the library's default otherwise."""
+    return {} if name is None else {"dtype": name}
+
+
+def _reduction(axis: int | None, keepdims: bool) -> dict[str, Any]:
+    """The notes' keywords: ``sum(A)``, ``sum(A, axis=0)``, ``sum(A, axis=1, keepdims=True)``."""
+    return {**({} if axis is None else {"axis": axis}), **({"keepdims": True} if keepdims else {})}
 
 
 class NumpyAdapter:
@@ -64,21 +79,22 @@ class NumpyAdapter:
 
     # -- creation ----------------------------------------------------------
     def tensor(self, data: Any, dtype: str | None) -> np.ndarray:
-        return np.array(data, dtype=dtype)
+        return np.array(data, **_dtype_keyword(dtype))
 
     def arange(self, end: int | float, dtype: str | None) -> np.ndarray:
-        return np.arange(end, dtype=dtype)
+        return np.arange(end, **_dtype_keyword(dtype))
 
     def zeros(self, shape: tuple[int, ...], dtype: str | None) -> np.ndarray:
-        return np.zeros(shape, dtype=dtype)
+        return np.zeros(shape, **_dtype_keyword(dtype))
 
     def ones(self, shape: tuple[int, ...], dtype: str | None) -> np.ndarray:
-        return np.ones(shape, dtype=dtype)
+        return np.ones(shape, **_dtype_keyword(dtype))
 
     def zeros_like(self, x: np.ndarray) -> np.ndarray:
         return np.zeros_like(x)
 
     def randn(self, shape: tuple[int, ...], seed: int) -> np.ndarray:
+        # torch.randn(3, 4) is NumPy's standard_normal((3, 4)), from a seeded Generator
         return np.random.default_rng(seed).standard_normal(shape)
 
     # -- shape -------------------------------------------------------------
@@ -136,26 +152,36 @@ class NumpyAdapter:
 
     # -- reductions --------------------------------------------------------
     def sum(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return np.sum(x, **_reduction(axis, keepdims))
 
     def mean(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
-        return np.mean(x, axis=axis, keepdims=keepdims)
+        return np.mean(x, **_reduction(axis, keepdims))
 
     def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
         return np.cumsum(x, axis=axis)
 
     def norm(self, x: np.ndarray, p: float) -> Any:
-        flat = x.reshape(-1)
-        return np.linalg.norm(flat, ord=p)
+        if p == 2:
+            # the notes' torch.norm(u) / torch.norm(X): np.linalg.norm on the array as
+            # given (for a matrix its Frobenius path; for any rank, with no ord, NumPy's
+            # own sqrt of the sum of squares of all entries)
+            return np.linalg.norm(x)
+        # COMPOSED: torch.norm(X, p=p) is the L_p norm of all entries, while
+        # np.linalg.norm(X, ord=p) of a matrix is an induced matrix norm (ord=1: the
+        # largest column sum) and refuses other ranks; NumPy's call for the entrywise
+        # norm is vector_norm over all axes (it flattens, then calls linalg.norm)
+        return np.linalg.vector_norm(x, ord=p)
 
     # -- products ----------------------------------------------------------
     def dot(self, x: np.ndarray, y: np.ndarray) -> Any:
         return np.dot(x, y)
 
     def mv(self, a: np.ndarray, x: np.ndarray) -> np.ndarray:
+        # NumPy has no mv: matmul (the @ operator) of a matrix and a vector is its spelling
         return np.matmul(a, x)
 
     def mm(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        # NumPy has no mm: matmul (the @ operator) of two matrices is its spelling
         return np.matmul(a, b)
 
     # -- indexing and memory -------------------------------------------------

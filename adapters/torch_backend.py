@@ -1,9 +1,14 @@
 """PyTorch as a backend under test (CPU, and CUDA where a device exists).
 
 The documentation under test is written in PyTorch, so each method is the
-literal spelling the notes use (``x + y``, ``A.sum(axis=0)``, ``X[1, 2] = 9``),
-with the operators of the library itself so that its own scalar promotion
-applies.  PyTorch has every capability: in-place writes, stateful autograd
+literal spelling the notes use (``x + y``, ``A.sum(axis=0)``, ``X[1, 2] = 9``,
+``torch.norm(X)``, ``X.T``, ``y.detach()``), with the operators of the library
+itself so that its own scalar promotion applies.  Arguments the notes leave out
+are left out here too (``torch.arange(12)``, not ``torch.arange(12, dtype=None)``;
+``A.sum()``, not ``A.sum(axis=None, keepdims=False)``): a default is part of the
+call under test.  No method composes a result from other calls.
+
+PyTorch has every capability: in-place writes, stateful autograd
 (``requires_grad_``, ``.grad``, ``backward()``) and a seeded sampler.
 
 ``TorchAdapter(device=...)`` puts every tensor it creates on that device;
@@ -25,14 +30,23 @@ from adapters.protocol import DtypePolicy
 from adapters.registry import Unavailability
 
 
-def _dtype(name: str | None) -> torch.dtype | None:
-    """``"float32"`` -> ``torch.float32``; None stays None (the library default)."""
+def _dtype_keyword(name: str | None) -> dict[str, torch.dtype]:
+    """``dtype=`` as the program wrote it: ``"float32"`` -> ``{"dtype": torch.float32}``;
+    no dtype -> no keyword, so that the library's own default is what runs."""
     if name is None:
-        return None
+        return {}
     dtype = getattr(torch, str(name), None)
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"torch has no dtype named {name!r}")
-    return dtype
+    return {"dtype": dtype}
+
+
+def _reduction(axis: int | None, keepdims: bool) -> dict[str, Any]:
+    """The notes' keywords: ``A.sum()``, ``A.sum(axis=0)``, ``A.sum(axis=1, keepdims=True)``
+    (PyTorch wants an axis, None for all, with ``keepdims``)."""
+    if keepdims:
+        return {"axis": axis, "keepdims": True}
+    return {} if axis is None else {"axis": axis}
 
 
 class TorchAdapter:
@@ -89,21 +103,23 @@ class TorchAdapter:
 
     # -- creation ----------------------------------------------------------
     def tensor(self, data: Any, dtype: str | None) -> torch.Tensor:
-        return torch.tensor(data, dtype=_dtype(dtype), device=self.device)
+        return torch.tensor(data, **_dtype_keyword(dtype), device=self.device)
 
     def arange(self, end: float, dtype: str | None) -> torch.Tensor:
-        return torch.arange(end, dtype=_dtype(dtype), device=self.device)
+        return torch.arange(end, **_dtype_keyword(dtype), device=self.device)
 
     def zeros(self, shape: tuple[int, ...], dtype: str | None) -> torch.Tensor:
-        return torch.zeros(tuple(shape), dtype=_dtype(dtype), device=self.device)
+        return torch.zeros(tuple(shape), **_dtype_keyword(dtype), device=self.device)
 
     def ones(self, shape: tuple[int, ...], dtype: str | None) -> torch.Tensor:
-        return torch.ones(tuple(shape), dtype=_dtype(dtype), device=self.device)
+        return torch.ones(tuple(shape), **_dtype_keyword(dtype), device=self.device)
 
     def zeros_like(self, x: torch.Tensor) -> torch.Tensor:
         return torch.zeros_like(x)
 
     def randn(self, shape: tuple[int, ...], seed: int) -> torch.Tensor:
+        # torch.randn(3, 4) with the seed passed as a generator (torch.manual_seed would
+        # seed the whole process)
         generator = torch.Generator(device=self.device)
         generator.manual_seed(seed)
         return torch.randn(tuple(shape), generator=generator, device=self.device)
@@ -125,7 +141,7 @@ class TorchAdapter:
         return x.T
 
     def cat(self, tensors: Sequence[torch.Tensor], axis: int) -> torch.Tensor:
-        return torch.cat(list(tensors), dim=axis)
+        return torch.cat(tuple(tensors), dim=axis)
 
     # -- elementwise -------------------------------------------------------
     def add(self, x: Any, y: Any) -> Any:
@@ -163,16 +179,18 @@ class TorchAdapter:
 
     # -- reductions --------------------------------------------------------
     def sum(self, x: torch.Tensor, axis: int | None, keepdims: bool) -> Any:
-        return torch.sum(x, dim=axis, keepdim=keepdims)
+        return x.sum(**_reduction(axis, keepdims))
 
     def mean(self, x: torch.Tensor, axis: int | None, keepdims: bool) -> Any:
-        return torch.mean(x, dim=axis, keepdim=keepdims)
+        return x.mean(**_reduction(axis, keepdims))
 
     def cumsum(self, x: torch.Tensor, axis: int) -> torch.Tensor:
-        return torch.cumsum(x, dim=axis)
+        return x.cumsum(axis=axis)
 
     def norm(self, x: torch.Tensor, p: float) -> Any:
-        return torch.linalg.vector_norm(x.reshape(-1), ord=p)
+        # the notes' torch.norm(u) / torch.norm(X) on the tensor as given (a matrix's
+        # Frobenius norm is torch.norm's own matrix path); an explicit p as written
+        return torch.norm(x) if p == 2 else torch.norm(x, p=p)
 
     # -- products ----------------------------------------------------------
     def dot(self, x: torch.Tensor, y: torch.Tensor) -> Any:

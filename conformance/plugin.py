@@ -244,9 +244,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                        "sides); a case whose claim is the error says so with raises:",
                        "example": {}, "outputs": [], "reproducer": None, "kind": "vacuous"}
             report.outcome, report.longrepr = "failed", failure["message"]
-        elif functional_reason(s.backends[cell.backend], cell.item.needs):
+        elif reason := functional_reason(s.backends[cell.backend], cell.item.needs,
+                                         cell.item.operations):
             outcome = "functional"
-            reason = functional_reason(s.backends[cell.backend], cell.item.needs)
         elif run.examples == 0:
             outcome = "fail"
             failure = {"message": "no example was run: a pass that checked nothing",
@@ -294,10 +294,16 @@ def _error_record(cell: Cell, exc: BaseException) -> dict[str, Any]:
     return {"message": message, "example": {}, "outputs": [], "reproducer": None, "kind": kind}
 
 
-def functional_reason(backend: Adapter | registry.Unavailable, needs: frozenset[str]) -> str | None:
-    """Why a passing cell was checked through a functional equivalent, if it was."""
+def functional_reason(backend: Adapter | registry.Unavailable, needs: frozenset[str],
+                      operations: frozenset[str] = frozenset()) -> str | None:
+    """Why a passing cell was checked through a functional equivalent, if it was: per
+    capability, the adapter's ``explain_functional(capability, operations)`` (which of
+    the cell's operations the library did, which the adapter emulated) where it has one,
+    else its ``functional`` reason."""
     functional: dict[str, str] = getattr(backend, "functional", {})
-    used = [functional[cap] for cap in sorted(needs) if cap in functional]
+    explain = getattr(backend, "explain_functional", None)
+    used = [(explain(cap, operations) if explain else None) or functional[cap]
+            for cap in sorted(needs) if cap in functional]
     return "; ".join(used) or None
 
 

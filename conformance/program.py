@@ -182,6 +182,8 @@ class Program:
     needs: frozenset[str]
     #: each top-level statement with its source text (how outputs are named)
     statements: tuple[tuple[ast.stmt, str], ...] = field(repr=False, default=())
+    #: the operations that need a capability (keys of NEEDS) the program uses
+    operations: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, source: str) -> Program:
@@ -195,6 +197,7 @@ class Program:
         except SyntaxError as exc:
             raise ProgramError(f"line {exc.lineno}: {exc.msg}") from None
         needs: set[str] = set()
+        operations: set[str] = set()
         for node in ast.walk(tree):
             if not isinstance(node, _ALLOWED_NODES):
                 line = getattr(node, "lineno", "?")
@@ -203,10 +206,14 @@ class Program:
                     "(see specs/README.md, 'Programs')"
                 )
             _check_names(node, needs)
+            name = node.attr if isinstance(node, ast.Attribute) else (
+                node.arg if isinstance(node, ast.keyword) else None)
+            if name in NEEDS:
+                operations.add(name)
         statements = tuple((s, ast.get_source_segment(source, s) or ast.unparse(s))
                            for s in tree.body)
         outputs = tuple(text for s, text in statements if isinstance(s, ast.Expr))
-        return cls(source, tree, outputs, frozenset(needs), statements)
+        return cls(source, tree, outputs, frozenset(needs), statements, frozenset(operations))
 
 
 @functools.lru_cache(maxsize=4096)

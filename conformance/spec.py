@@ -68,6 +68,10 @@ class Example:
     def needs(self) -> frozenset[str]:
         return frozenset().union(*(s.program.needs for s in self.steps))
 
+    @property
+    def operations(self) -> frozenset[str]:
+        return frozenset().union(*(s.program.operations for s in self.steps))
+
 
 @dataclass(frozen=True)
 class Case:
@@ -92,6 +96,10 @@ class Case:
     @property
     def needs(self) -> frozenset[str]:
         return self.program.needs | ({"compile"} if self.compiled else set())
+
+    @property
+    def operations(self) -> frozenset[str]:
+        return self.program.operations
 
 
 @dataclass(frozen=True)

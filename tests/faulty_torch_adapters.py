@@ -41,22 +41,29 @@ class _PatchedTorch(TorchAdapter):
 
 
 class CumsumOffByOne(_PatchedTorch):
+    """``A.cumsum(axis=0)``, the notes' spelling, one too high."""
+
     name = "torch-cumsum-off-by-one"
+    owner = torch.Tensor
     target = "cumsum"
 
     @staticmethod
     def fault(original: Any) -> Any:
-        return lambda x, dim, **kw: original(x, dim, **kw) + 1
+        return lambda x, *args, **kw: original(x, *args, **kw) + 1
 
 
 class SumIgnoresKeepdim(_PatchedTorch):
+    """``A.sum(axis=1, keepdims=True)``, the notes' spelling, without the kept axis."""
+
     name = "torch-sum-ignores-keepdim"
+    owner = torch.Tensor
     target = "sum"
 
     @staticmethod
     def fault(original: Any) -> Any:
-        def sum_(x: Any, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
-            return original(x) if dim is None else original(x, dim=dim, keepdim=False, **kw)
+        def sum_(x: Any, *args: Any, **kw: Any) -> Any:
+            kw = {k: v for k, v in kw.items() if k not in ("keepdim", "keepdims")}
+            return original(x, *args, **kw)
         return sum_
 
 

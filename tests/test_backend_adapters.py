@@ -21,6 +21,10 @@ from adapters.protocol import (
     DtypePolicy,
     NotApplicable,
 )
+from conformance import engine
+from conformance.plugin import functional_reason
+from conformance.spec import load_all
+from tests.conftest import SPECS
 
 BACKENDS = ("torch", "jax", "jax-x64")
 
@@ -396,3 +400,204 @@ def test_torch_autograd() -> None:
     u = torch_adapter.detach(torch_adapter.mul(x, x))
     assert not u.requires_grad
     assert host(torch_adapter, u).tolist() == [0.0, 1.0, 4.0, 9.0]
+
+
+# -- each adapter calls the library's own function for the notes' call ------------------
+#
+# A fault planted in the library (a patched function, as a bug in it would be) must reach
+# the adapter's result: each test patches the library's function for the documented call
+# and checks that the adapter, and where it matters the suite, sees the fault.
+
+ALL_BACKENDS = ("numpy", *BACKENDS)
+SPECS_BY_ID = {spec.id: spec for spec in load_all(SPECS)[0]}
+
+
+def _library(name: str) -> Any:
+    """The module whose functions the adapter ``name`` calls: np, torch or jax.numpy."""
+    if name == "numpy":
+        return np
+    if name == "torch":
+        return pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    import jax.numpy as jnp
+    return jnp
+
+
+def _make_any(name: str) -> Any:
+    return registry.load("numpy") if name == "numpy" else _make(name)
+
+
+def _wrong_on_matrices(original: Any) -> Any:
+    """``original`` with a bug that only shows on 2-D input: the result is 1 too high."""
+    def norm(x: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(x, *args, **kwargs)
+        return result + 1 if len(x.shape) == 2 else result
+    return norm
+
+
+def _example(spec_id: str, example_id: str) -> Any:
+    return next(e for e in SPECS_BY_ID[spec_id].examples if e.id == example_id)
+
+
+def _case(spec_id: str, case_id: str) -> Any:
+    return next(c for c in SPECS_BY_ID[spec_id].cases if c.id == case_id)
+
+
+def _run_example(adapter: Any, spec_id: str, example_id: str) -> None:
+    engine.run_example(SPECS_BY_ID[spec_id], _example(spec_id, example_id), adapter, [],
+                       engine.CellRun())
+
+
+def _run_case(adapter: Any, spec_id: str, case_id: str, **variables: Any) -> None:
+    engine.run_case_example(SPECS_BY_ID[spec_id], _case(spec_id, case_id), adapter, variables,
+                            0, [], engine.CellRun())
+
+
+@pytest.mark.parametrize("name", ALL_BACKENDS)
+def test_the_norm_of_a_matrix_is_the_librarys_norm_of_that_matrix(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notes' torch.norm(X) on a matrix: torch.norm(X), np.linalg.norm(X),
+    jnp.linalg.norm(X), not the norm of a flattened copy."""
+    lib = _library(name)
+    owner = lib if name == "torch" else lib.linalg
+    adapter = _make_any(name)
+    with _inside(adapter):
+        _run_example(adapter, "linear_algebra/norms", "notes_frobenius")  # passes unpatched
+        monkeypatch.setattr(owner, "norm", _wrong_on_matrices(owner.norm))
+        assert host(adapter, adapter.norm(adapter.ones((4, 9), None), 2)) == pytest.approx(7.0)
+        assert host(adapter, adapter.norm(adapter.tensor([3.0, -4.0], None), 2)) == 5.0
+        with pytest.raises(engine.ConformanceFailure, match="notes_frobenius"):
+            _run_example(adapter, "linear_algebra/norms", "notes_frobenius")
+
+
+@pytest.mark.parametrize("name", ALL_BACKENDS)
+def test_an_explicit_p_is_the_librarys_entrywise_norm(name: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.norm(X, p=p) is the L_p norm of all entries; NumPy and JAX spell it
+    vector_norm(X, ord=p) (their linalg.norm(X, ord=1) of a matrix is the induced norm)."""
+    lib = _library(name)
+    owner, function = (lib, "norm") if name == "torch" else (lib.linalg, "vector_norm")
+    adapter = _make_any(name)
+    with _inside(adapter):
+        X = adapter.tensor([[1.0, -2.0], [3.0, 4.0]], None)
+        assert host(adapter, adapter.norm(X, 1)) == 10.0  # entrywise; induced would be 6
+        monkeypatch.setattr(owner, function, _wrong_on_matrices(getattr(owner, function)))
+        assert host(adapter, adapter.norm(X, 1)) == 11.0
+
+
+@pytest.mark.parametrize("name", ALL_BACKENDS)
+def test_defaults_the_notes_leave_out_are_left_to_the_library(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch.arange(12) and A.sum() as written: no dtype=None, axis=None or keepdims=False
+    (a library whose default differs from its explicit None must be seen)."""
+    lib = _library(name)
+    calls: list[dict[str, Any]] = []
+
+    def recording(original: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls.append(kwargs)
+            return original(*args, **kwargs)
+        return call
+
+    adapter = _make_any(name)
+    sum_owner = lib.Tensor if name == "torch" else lib  # the notes' A.sum() is a method
+    for owner, function in [(lib, "arange"), (lib, "zeros"), (lib, "ones"), (sum_owner, "sum")]:
+        monkeypatch.setattr(owner, function, recording(getattr(owner, function)))
+    with _inside(adapter):
+        x = adapter.arange(6, None)
+        adapter.zeros((2, 3), None)
+        adapter.ones((2, 3), None)
+        adapter.sum(x, None, False)
+        adapter.sum(x, 0, False)
+        adapter.sum(x, 0, True)
+    device = {"device"} if name == "torch" else set()
+    assert [set(c) - device for c in calls] == [set(), set(), set(), set(), {"axis"},
+                                                {"axis", "keepdims"}]
+
+
+def test_torch_reductions_are_the_notes_tensor_methods(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The notes write A.sum(axis=0), A.mean(), A.cumsum(axis=0): torch.Tensor's methods."""
+    torch = pytest.importorskip("torch")
+    adapter = _make("torch")
+    A = adapter.reshape(adapter.arange(6.0, None), (2, 3))
+    for method in ("sum", "mean", "cumsum"):
+        original = getattr(torch.Tensor, method)
+        monkeypatch.setattr(torch.Tensor, method,
+                            lambda x, *a, _f=original, **k: _f(x, *a, **k) + 100)
+    assert host(adapter, adapter.sum(A, 0, False)).tolist() == [103.0, 105.0, 107.0]
+    assert host(adapter, adapter.mean(A, None, False)).tolist() == 102.5
+    assert host(adapter, adapter.cumsum(A, 1)).tolist() == [[100.0, 101.0, 103.0],
+                                                            [103.0, 107.0, 112.0]]
+
+
+# -- JAX: the functional cells exercise JAX's own transformations -----------------------
+
+
+@pytest.mark.parametrize("name", ["jax", "jax-x64"])
+def test_jax_detach_is_jax_stop_gradient(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    jax = pytest.importorskip("jax")
+    adapter = _make(name)
+    with _inside(adapter):
+        _run_example(adapter, "autograd/detach", "notes")  # passes with JAX as it is
+        monkeypatch.setattr(jax.lax, "stop_gradient", lambda x: x)  # a stop_gradient that does not
+        with pytest.raises(engine.ConformanceFailure, match="autograd/detach"):
+            _run_example(adapter, "autograd/detach", "notes")
+
+
+@pytest.mark.parametrize("name", ["jax", "jax-x64"])
+def test_jax_grad_decides_which_inputs_can_require_grad(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    jax = pytest.importorskip("jax")
+    adapter = _make(name)
+    x = np.array([1, 2, 3], dtype=np.int32)
+    with _inside(adapter):
+        _run_case(adapter, "autograd/errors", "integer_tensors_cannot_require_grad",
+                  dtype="int32", x=x)  # jax.grad refuses an int input: the cell passes
+        original = jax.grad
+        monkeypatch.setattr(jax, "grad", lambda f, argnums=0, **kw: original(
+            f, argnums=argnums, **{**kw, "allow_int": True}))  # a grad that takes ints
+        with pytest.raises(engine.ConformanceFailure, match="integer_tensors_cannot_require_grad"):
+            _run_case(adapter, "autograd/errors", "integer_tensors_cannot_require_grad",
+                      dtype="int32", x=x)
+
+
+@pytest.mark.parametrize("name", ["jax", "jax-x64"])
+def test_jax_grad_decides_that_a_vector_has_no_implicit_gradient(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    jax = pytest.importorskip("jax")
+    adapter = _make(name)
+    x = np.array([1.0, -2.0, 3.0], dtype=np.float32)
+    with _inside(adapter):
+        _run_case(adapter, "autograd/errors", "backward_of_a_vector_raises",
+                  dtype="float32", x=x)  # jax.grad refuses a non-scalar output
+        original = jax.grad
+
+        def grad_of_anything(f: Any, argnums: Any = 0, **kw: Any) -> Any:
+            return original(lambda *a: f(*a).sum(), argnums=argnums, **kw)
+
+        monkeypatch.setattr(jax, "grad", grad_of_anything)
+        with pytest.raises(engine.ConformanceFailure, match="backward_of_a_vector_raises"):
+            _run_case(adapter, "autograd/errors", "backward_of_a_vector_raises",
+                      dtype="float32", x=x)
+
+
+def test_functional_cells_say_what_jax_did_and_what_the_bridge_emulated() -> None:
+    pytest.importorskip("jax")
+    adapter = _make("jax")
+
+    def reason(spec_id: str, case_id: str) -> str:
+        case = _case(spec_id, case_id)
+        text = functional_reason(adapter, case.needs, case.operations)
+        assert text is not None
+        return text
+
+    detach = reason("autograd/detach", "detached_factor_is_a_constant")
+    library, emulated = detach.split("emulated by the bridge")
+    assert "jax.lax.stop_gradient" in library and "jax.grad of y's recorded" in library
+    assert "sum of the jax.grad results (accumulation)" in emulated
+    assert "zero_" not in detach  # the cell does not zero a gradient
+    refused = reason("autograd/errors", "integer_tensors_cannot_require_grad")
+    assert "hands x to jax.grad, whose own input check refuses non-float" in refused
+    assert "backward" not in refused
+    zeroed = reason("autograd/accumulation", "zero_then_sum")
+    assert "x.grad.zero_() replaces" in zeroed.split("emulated by the bridge")[1]
