@@ -89,7 +89,7 @@ def _resident_bytes() -> int:
 
 
 def _enable_compilation_cache() -> None:
-    if jax.config.jax_compilation_cache_dir:  # the user chose one: keep it
+    if jax.config.jax_compilation_cache_dir:  # type: ignore[attr-defined]  # the user chose one: keep it
         return
     default = Path.home() / ".cache" / "tensor-conformance" / "jax"
     jax.config.update("jax_compilation_cache_dir", os.environ.get(CACHE_DIR_ENV, str(default)))

@@ -24,6 +24,7 @@ from hypothesis import settings
 
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
+from adapters.registry import Unavailable
 from conformance import divergences, engine, results
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.program import ProgramError
@@ -61,7 +62,7 @@ class Session:
     specs: list[Spec]
     claims: dict[str, Claim]
     registry: divergences.Registry
-    backends: dict[str, Adapter | registry.Unavailable]
+    backends: dict[str, Adapter | Unavailable]
     started: float
     records: list[dict[str, Any]]
     runs: dict[str, CellRun]
@@ -84,15 +85,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where results.json and index.html go (default: reports/)")
     group.addoption("--no-report", action="store_true", help="write no results.json/index.html")
+    group.addoption("--require-backends", action="append", default=[], metavar="NAME[,NAME...]",
+                    help="fail the run (usage error) unless each of these selected backends is "
+                    "available: a missing library is then an error, not 'not applicable'")
     group.addoption("--eager", action="store_true",
                     help="never compile a whole case program (JAX: jax.jit); run every "
                     "operation on its own, as the notes do")
 
 
+def _names(values: list[str]) -> list[str]:
+    names = [n.strip() for value in values for n in value.split(",")]
+    return list(dict.fromkeys(n for n in names if n))
+
+
 def _selected(config: pytest.Config) -> list[str]:
-    names = [n.strip() for value in config.getoption("backend") for n in value.split(",")]
-    names = [n for n in names if n] or list(registry.DEFAULT_BACKENDS)
-    return list(dict.fromkeys(names))
+    return _names(config.getoption("backend")) or list(registry.DEFAULT_BACKENDS)
+
+
+def _check_required(config: pytest.Config, loaded: dict[str, Adapter | Unavailable]) -> None:
+    """--require-backends: each name must be selected (by its --backend spelling or its
+    adapter's name) and available; CI names the backends a green run must have run."""
+    by_name = {**loaded, **{b.name: b for b in loaded.values() if not isinstance(b, Unavailable)}}
+    for name in _names(config.getoption("require_backends")):
+        if name not in by_name:
+            raise registry.AdapterError(
+                f"--require-backends {name}: not among the selected backends "
+                f"({', '.join(loaded)}); select it with --backend")
+        backend = by_name[name]
+        if isinstance(backend, Unavailable):
+            raise registry.AdapterError(
+                f"--require-backends {name}: backend {name!r} is not available: {backend.reason}")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -102,14 +124,16 @@ def pytest_configure(config: pytest.Config) -> None:
         specs, claims = load_all(specs_dir)
         reg = divergences.load(
             Path(config.getoption("divergences") or specs_dir / "divergences"), specs)
-        backends: dict[str, Adapter | registry.Unavailable] = {}
+        backends: dict[str, Adapter | Unavailable] = {}
+        loaded: dict[str, Adapter | Unavailable] = {}
         for selection in _selected(config):
-            backend = registry.load(selection)
+            backend = loaded[selection] = registry.load(selection)
             # a backend is known by its own name (a path:Class selection reads badly in ids)
             name = backend.name if not isinstance(backend, registry.Unavailable) else selection
             if name in backends:
                 raise registry.AdapterError(f"--backend: two backends are named {name!r}")
             backends[name] = backend
+        _check_required(config, loaded)
     except (SpecError, registry.AdapterError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = Session(specs, claims, reg, backends, time.time(), [], {})
@@ -136,7 +160,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test function with no cells (e.g. no spec has examples) is dropped, not skipped:
     an empty selection must read as "no tests collected", never as a pass."""
-    empty = [i for i in items if getattr(i, "callspec", None) is not None
+    empty = [i for i in items if isinstance(i, pytest.Function) and hasattr(i, "callspec")
              and "cell" in i.callspec.params and _cell(i) is None]
     if empty:
         config.hook.pytest_deselected(items=empty)
@@ -209,13 +233,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     outcome, reason, link, failure, divergence = "pass", None, None, None, None
     excinfo = call.excinfo
     if excinfo is not None and excinfo.errisinstance(pytest.skip.Exception):
-        outcome, reason = "not_applicable", str(excinfo.value.msg).removeprefix("not applicable: ")
+        outcome, reason = "not_applicable", str(excinfo.value).removeprefix("not applicable: ")
     elif excinfo is not None and excinfo.errisinstance(NotApplicable):
         outcome, reason = "not_applicable", str(excinfo.value)
         report.outcome, report.longrepr = "skipped", (str(item.path), 0, f"not applicable: {reason}")
     elif excinfo is not None:
         outcome = "fail"
-        if excinfo.errisinstance(ConformanceFailure):
+        if isinstance(excinfo.value, ConformanceFailure):
             failure = excinfo.value.details
         else:
             failure = _error_record(cell, excinfo.value)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import html as html_lib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -626,38 +628,72 @@ def test_cli_reports_an_invalid_file(
 
 
 # -- the page in a real browser (optional) ---------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-headless-shell")
 
-
-@pytest.mark.skipif(
-    shutil.which("chromium") is None,
-    reason="chromium is not installed; the browser check is skipped",
+#: injected before the page's own script: records every uncaught error
+_RECORD_ERRORS = (
+    "<script>window.__errors = []; window.addEventListener('error', function (e) {"
+    " window.__errors.push(String(e.message)); });</script>"
 )
-def test_page_renders_in_headless_chromium(
-    tmp_path: Path, combined: dict[str, Any]
+#: injected last: once the page has loaded, writes what a reader would see into the DOM
+_REPORT_RENDERING = """<script>window.addEventListener('load', function () {
+  var body = document.body, style = getComputedStyle(body), matrix = document.getElementById('matrix');
+  document.documentElement.setAttribute('data-rendering', JSON.stringify({
+    errors: window.__errors, display: style.display, visibility: style.visibility,
+    hidden: body.hidden, matrix_height: matrix ? matrix.getBoundingClientRect().height : 0,
+    text: body.innerText}));
+});</script>"""
+
+
+def rendering_in_chromium(page: Path, profile: Path) -> dict[str, Any]:
+    """Open ``page`` in headless chromium: its script errors and what it renders."""
+    html = page.read_text(encoding="utf-8")
+    probe = page.with_name("probed.html")
+    probe.write_text(html.replace("<head>", "<head>" + _RECORD_ERRORS, 1)
+                     .replace("</body>", _REPORT_RENDERING + "</body>", 1), encoding="utf-8")
+    proc = subprocess.run(
+        [CHROMIUM or "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={profile}", "--dump-dom", probe.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    root = re.search(r"<html[^>]*data-rendering=\"([^\"]*)\"", proc.stdout)
+    assert root is not None, "the page's load event never ran: " + proc.stdout[:500]
+    rendering: dict[str, Any] = json.loads(html_lib.unescape(root.group(1)))
+    return rendering
+
+
+def assert_rendered(rendering: dict[str, Any]) -> None:
+    assert rendering["errors"] == [], rendering["errors"]
+    assert (rendering["display"], rendering["visibility"], rendering["hidden"]) == (
+        "block", "visible", False)
+    assert rendering["matrix_height"] > 0
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed; the browser check is skipped")
+def test_page_renders_in_headless_chromium(tmp_path: Path, combined: dict[str, Any]) -> None:
+    page = tmp_path / "index.html"
+    write_html(combined, page)
+    rendering = rendering_in_chromium(page, tmp_path / "profile")
+    assert_rendered(rendering)
+    assert "tensors/sum_axis" in rendering["text"]  # rendered text, not only markup
+    assert "T15" in rendering["text"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed; the browser check is skipped")
+@pytest.mark.parametrize("script", [
+    "throw new Error('report script broke');",
+    "document.body.hidden = true;",
+    "document.body.style.visibility = 'hidden';",
+])
+def test_the_browser_check_sees_a_script_error_and_a_hidden_page(
+    tmp_path: Path, combined: dict[str, Any], script: str
 ) -> None:
     page = tmp_path / "index.html"
     write_html(combined, page)
-    proc = subprocess.run(
-        [
-            shutil.which("chromium") or "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    dom = proc.stdout
-    assert 'id="matrix"' in dom
-    assert 'id="claim-T15"' in dom
-    assert "tensors/sum_axis" in dom
+    page.write_text(page.read_text(encoding="utf-8").replace(
+        "</body>", f"<script>{script}</script></body>", 1), encoding="utf-8")
+    rendering = rendering_in_chromium(page, tmp_path / "profile")
+    with pytest.raises(AssertionError):
+        assert_rendered(rendering)

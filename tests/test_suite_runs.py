@@ -336,3 +336,45 @@ def test_a_compiled_program_that_returns_where_eager_raises_fails_with_its_value
                                 str(registry))
     assert result.ret == 0, result.stdout.str()
     assert cells_of(reports)[("negative_power", "jax")]["outcome"] == "divergence"
+@pytest.fixture
+def torch_uninstalled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run's python finds a ``torch`` that fails to import, as if it were uninstalled."""
+    shadow = tmp_path / "no_torch"
+    (shadow / "torch").mkdir(parents=True)
+    (shadow / "torch" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    monkeypatch.setenv("PYTHONPATH", f"{shadow}:{ROOT}")
+
+
+def test_a_missing_required_backend_fails_the_run(
+    pytester: pytest.Pytester, cumsum_specs: Path, torch_uninstalled: None
+) -> None:
+    # control: without the option, the missing torch is "not applicable" and the run is green
+    result, _ = run_suite(pytester, cumsum_specs, "--backend", "reference,torch", "--no-report")
+    assert result.ret == 0, result.stdout.str()
+    assert "torch is not installed" in result.stdout.str()
+    result, _ = run_suite(pytester, cumsum_specs, "--backend", "reference,torch",
+                          "--require-backends", "reference,torch", "--no-report")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    err = result.stderr.str()
+    assert "--require-backends torch: backend 'torch' is not available: torch is not installed" in err
+    assert "Traceback" not in err
+
+
+def test_required_backends_that_are_available_run(pytester: pytest.Pytester, cumsum_specs: Path) -> None:
+    faulty = f"{ROOT / 'tests' / 'faulty_adapters.py'}:CumsumOffByOne"
+    result, reports = run_suite(pytester, cumsum_specs, "--backend", f"reference,{faulty}",
+                                "--require-backends", "reference", "--require-backends",
+                                "numpy-cumsum-off-by-one")  # an adapter's own name counts too
+    assert result.ret == 1  # ran, and the faulty backend failed
+    backends = {c["backend"] for c in json.loads((reports / "results.json").read_text())["cells"]}
+    assert backends == {"reference", "numpy-cumsum-off-by-one"}
+
+
+def test_a_required_backend_that_is_not_selected_is_a_usage_error(
+    pytester: pytest.Pytester, cumsum_specs: Path
+) -> None:
+    result, _ = run_suite(pytester, cumsum_specs, "--backend", "reference",
+                          "--require-backends", "numpy", "--no-report")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--require-backends numpy: not among the selected backends (reference)" in result.stderr.str()

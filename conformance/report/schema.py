@@ -35,7 +35,9 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of results.json, as a dict."""
-    return dict(_validator().schema)
+    schema = _validator().schema
+    assert not isinstance(schema, bool), "results.schema.json is an object"
+    return dict(schema)
 
 
 def format_path(parts: Iterable[Any]) -> str:
