@@ -24,7 +24,7 @@ from hypothesis import settings
 
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
-from conformance import divergences, engine, results
+from conformance import divergences, engine, isolation, results
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
@@ -86,6 +86,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--eager", action="store_true",
                     help="never compile a whole case program (JAX: jax.jit); run every "
                     "operation on its own, as the notes do")
+    isolation.addoption(group)
 
 
 def _selected(config: pytest.Config) -> list[str]:
@@ -112,6 +113,7 @@ def pytest_configure(config: pytest.Config) -> None:
     except (SpecError, registry.AdapterError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = Session(specs, claims, reg, backends, time.time(), [], {})
+    isolation.configure(config, len(all_cells(session_of(config))))
 
 
 def session_of(config: pytest.Config) -> Session:
@@ -145,13 +147,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cell" not in metafunc.fixturenames:
         return
-    s = session_of(metafunc.config)
     want = Example if metafunc.function.__name__ == "test_example" else Case
-    cells = [Cell(spec, item, backend)
-             for spec in s.specs
-             for item in (*spec.examples, *spec.cases) if isinstance(item, want)
-             for backend in s.backends]
+    cells = [c for c in all_cells(session_of(metafunc.config)) if isinstance(c.item, want)]
     metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
+
+
+def all_cells(s: Session) -> list[Cell]:
+    return [Cell(spec, item, backend) for spec in s.specs
+            for item in (*spec.examples, *spec.cases) for backend in s.backends]
+
+
+def cell_for_nodeid(config: pytest.Config, nodeid: str) -> Cell | None:
+    """The cell a test id such as ``...::test_case[tensors/cumsum/any_axis-numpy]`` runs."""
+    function, _, rest = nodeid.rpartition("::")[2].partition("[")
+    want = Example if function == "test_example" else Case
+    return next((c for c in all_cells(session_of(config))
+                 if isinstance(c.item, want) and c.id == rest.removesuffix("]")), None)
 
 
 # -- running a cell ------------------------------------------------------------------------
@@ -298,7 +309,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     counts: dict[str, Counter[str]] = {}
     for r in s.records:
         counts.setdefault(r["backend"], Counter())[r["outcome"]] += 1
-    columns = ["pass", "functional", "fail", "divergence", "stale", "not_applicable"]
+    columns = ["pass", "functional", "fail", "crash", "timeout", "divergence", "stale",
+               "not_applicable"]
     tr = terminalreporter
     tr.section("tensor-conformance summary")
     tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"

@@ -16,6 +16,7 @@ import jinja2
 
 from .matrix import build_matrix, summarize
 from .outcomes import (
+    BAD_OUTCOMES,
     LABELS,
     NOT_COVERED,
     OUTCOMES,
@@ -68,6 +69,7 @@ def _environment() -> jinja2.Environment:
     env.filters["shape"] = format_shape
     env.filters["safe_url"] = safe_url
     env.filters["anchor_id"] = anchor_id
+    env.globals["BAD_OUTCOMES"] = BAD_OUTCOMES
     env.globals["label"] = lambda outcome: LABELS.get(outcome, outcome)
     env.globals["EMPTY_SIDE"] = {
         "value": None,

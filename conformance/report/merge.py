@@ -136,7 +136,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
 
     Each entry: ``spec, case, backend, old, new`` (an outcome, or None when
     absent), ``change`` (``changed`` / ``appeared`` / ``disappeared``) and
-    ``worse`` (True when the cell moved into fail or stale).
+    ``worse`` (True when the cell moved into crash, timeout, fail or stale).
     """
     before = {cell_key(c): c["outcome"] for c in old["cells"]}
     after = {cell_key(c): c["outcome"] for c in new["cells"]}
