@@ -24,7 +24,7 @@ from hypothesis import settings
 
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
-from conformance import divergences, engine, isolation, results
+from conformance import completeness, divergences, engine, isolation, results
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
@@ -114,6 +114,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = Session(specs, claims, reg, backends, time.time(), [], {})
     isolation.configure(config, len(all_cells(session_of(config))))
+    completeness.register(config)
 
 
 def session_of(config: pytest.Config) -> Session:
@@ -159,10 +160,14 @@ def all_cells(s: Session) -> list[Cell]:
 
 def cell_for_nodeid(config: pytest.Config, nodeid: str) -> Cell | None:
     """The cell a test id such as ``...::test_case[tensors/cumsum/any_axis-numpy]`` runs."""
-    function, _, rest = nodeid.rpartition("::")[2].partition("[")
-    want = Example if function == "test_example" else Case
-    return next((c for c in all_cells(session_of(config))
-                 if isinstance(c.item, want) and c.id == rest.removesuffix("]")), None)
+    if _NODEIDS_KEY not in config.stash:
+        config.stash[_NODEIDS_KEY] = {
+            f"{'test_example' if c.kind == 'example' else 'test_case'}[{c.id}]": c
+            for c in all_cells(session_of(config))}
+    return config.stash[_NODEIDS_KEY].get(nodeid.rpartition("::")[2])
+
+
+_NODEIDS_KEY = pytest.StashKey[dict[str, Cell]]()
 
 
 # -- running a cell ------------------------------------------------------------------------
@@ -285,9 +290,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or config.getoption("no_report"):
+    if hasattr(config, "workerinput"):
         return
     s = session_of(config)
+    run = completeness.run_fields(config, session, exitstatus, s.records,
+                                  lambda nodeid: cell_for_nodeid(config, nodeid))
+    if run and not run["complete"] and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # cells without an outcome
+    if config.getoption("no_report"):
+        return
     data = results.build(
         records=s.records, claims=s.claims, backends=s.backends,
         started=s.started, duration=time.time() - s.started,
@@ -296,6 +307,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         profile=settings.get_current_profile_name(),
         seed=config.getoption("hypothesis_seed", None),
     )
+    data["run"].update(run)
     out = Path(config.getoption("report_dir"))
     results.write(data, out)
 
@@ -304,6 +316,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if hasattr(config, "workerinput"):
         return
     s = session_of(config)
+    partial = completeness.summary_line(completeness.last_fields(config))
+    if partial:
+        terminalreporter.write_line(partial, red=True, bold=True)
     if not s.records:
         return
     counts: dict[str, Counter[str]] = {}

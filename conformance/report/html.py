@@ -120,8 +120,15 @@ def _context(results: dict[str, Any]) -> dict[str, Any]:
         (c for c in cells if c["outcome"] != "pass"),
         key=lambda c: (-severity(c["outcome"]), cell_key(c)),
     )
+    run = results["run"]
+    missing = run.get("missing_cells", [])
     return {
-        "run": results["run"],
+        "run": run,
+        "partial": None if run.get("complete", True) else {
+            "selected": run.get("selected_cells", len(cells) + len(missing)),
+            "missing": missing,
+            "reason": run.get("incomplete_reason") or "unknown",
+        },
         "backends": _backend_rows(results, matrix.backends),
         "summary": summarize(results, matrix),
         "summary_order": SUMMARY_ORDER,
