@@ -46,6 +46,17 @@ class Unavailable:
     reason: str
 
 
+@dataclass(frozen=True)
+class Broken(Unavailable):
+    """A backend whose adapter failed to build (its constructor raised): every cell of it
+    fails with ``reason``, one line naming the adapter."""
+
+
+def known_names() -> set[str]:
+    """Backend names that exist without being selected: the built-ins and installed plug-ins."""
+    return set(BUILTIN) | set(_installed_entry_points())
+
+
 def _installed_entry_points() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
@@ -78,8 +89,9 @@ def _resolve(target: str) -> Any:
 
 
 def load(name: str) -> Adapter | Unavailable:
-    """Build the adapter named ``name``, or say why it is unavailable."""
+    """Build the adapter named ``name``, or say why it is unavailable (or broken)."""
     target = BUILTIN.get(name) or _installed_entry_points().get(name) or name
+    factory = None
     try:
         factory = _resolve(target)
         adapter = factory()
@@ -90,15 +102,28 @@ def load(name: str) -> Adapter | Unavailable:
         # the backend's own library (torch, jax, ...) is not installed
         return Unavailable(name, f"{exc.name or exc} is not installed ({exc})")
     except AttributeError as exc:
-        raise AdapterError(f"--backend {name!r}: {exc}") from exc
+        if factory is None:
+            raise AdapterError(f"--backend {name!r}: {exc}") from exc
+        return _broken(name, target, factory, exc)
     except Unavailability as exc:
         return Unavailable(name, str(exc))
+    except AdapterError:
+        raise
+    except Exception as exc:  # the adapter's own bug: its cells fail, the others run
+        return _broken(name, target, factory, exc)
     if not isinstance(adapter, Adapter):
         missing = sorted(
             m for m in dir(Adapter) if not m.startswith("_") and not hasattr(adapter, m)
         )
         raise AdapterError(f"--backend {name!r}: {target} lacks {', '.join(missing)}")
     return adapter
+
+
+def _broken(name: str, target: str, factory: Any, exc: Exception) -> Broken:
+    shown = getattr(factory, "name", None)
+    shown = shown if isinstance(shown, str) else name
+    method = f"the constructor {target}()" if factory is not None else f"importing {target}"
+    return Broken(shown, f"adapter {shown!r}: {method} raised {type(exc).__name__}: {exc}")
 
 
 class Unavailability(Exception):

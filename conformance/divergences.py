@@ -27,10 +27,10 @@ from typing import Any
 
 import jsonschema
 import numpy as np
-import yaml
 
+from adapters.registry import BUILTIN
 from conformance.compare import Mismatch
-from conformance.spec import Spec, SpecError
+from conformance.spec import Spec, SpecError, read_yaml
 
 _ENTRY_SCHEMA: dict[str, Any] = {
     "type": "array",
@@ -68,6 +68,8 @@ class Divergence:
     link: str | None
     #: applies only to programs run compiled as a whole (the adapter's ``stage``)
     compiled: bool = False
+    #: where it is registered: file and entry, for error messages
+    origin: tuple[str, str] = ("", "")
 
     def selects(self, variables: dict[str, Any], compiled: bool = False) -> bool:
         """Do the drawn values (and the way the program ran) meet this entry's conditions?"""
@@ -100,6 +102,16 @@ class Registry:
     def __init__(self, entries: list[Divergence]) -> None:
         self.entries = entries
 
+    def check_backends(self, known: set[str]) -> None:
+        """An entry for a backend that is neither built in, an installed plug-in nor
+        selected in this run can never apply: most likely a typo."""
+        for e in self.entries:
+            if e.backend not in known:
+                raise SpecError(e.origin[0], f"{e.origin[1]}.backend",
+                                f"no backend {e.backend!r}: not a built-in "
+                                f"({', '.join(sorted(BUILTIN))}), an installed plug-in, or a "
+                                "backend selected with --backend")
+
     def for_cell(self, spec_id: str, item_id: str, backend: str) -> list[Divergence]:
         return [e for e in self.entries if e.backend == backend and e.spec == spec_id
                 and (e.cases is None or item_id in e.cases)]
@@ -116,7 +128,7 @@ def load(path: Path, specs: list[Spec]) -> Registry:
 
 
 def _load_file(path: Path, specs: list[Spec], seen: set[str]) -> list[Divergence]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    data = read_yaml(path) or []
     errors = sorted(jsonschema.Draft202012Validator(_ENTRY_SCHEMA).iter_errors(data),
                     key=lambda e: list(map(str, e.path)))
     if errors:
@@ -156,6 +168,7 @@ def _load_file(path: Path, specs: list[Spec], seen: set[str]) -> list[Divergence
             tuple(raw["outputs"]) if "outputs" in raw else None,
             tuple(raw["problems"]) if "problems" in raw else None,
             " ".join(raw["reason"].split()), raw.get("link"), bool(raw.get("compiled", False)),
+            (str(path), where),
         ))
     return entries
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from adapters.protocol import Adapter
 from adapters.reference.tensor import Tensor as RefTensor
+from conformance.hooks import host_array
 from conformance.program import Raised
 
 
@@ -65,7 +66,7 @@ def observe(adapter: Adapter, value: Any) -> Observed:
         unsure = None if value.unsure is None else np.array(value.unsure).reshape(value.shape)
         return Observed("tensor", host, value.dtype, value.shape, bounds=bounds, unsure=unsure)
     if adapter.is_tensor(value):
-        host = np.asarray(adapter.to_host(value))
+        host = host_array(adapter, value)
         return Observed("tensor", host, _dtype_name(host), tuple(host.shape))
     if isinstance(value, tuple | list) and any(
         adapter.is_tensor(v) or isinstance(v, RefTensor | Raised) or v is None for v in value

@@ -11,6 +11,7 @@ its reason), and is recorded in ``reports/results.json``.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import sys
 import time
@@ -25,7 +26,7 @@ from hypothesis import settings
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
 from adapters.registry import Unavailable
-from conformance import divergences, engine, results
+from conformance import completeness, divergences, engine, hooks, isolation, results
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.program import ProgramError
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
@@ -91,6 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--eager", action="store_true",
                     help="never compile a whole case program (JAX: jax.jit); run every "
                     "operation on its own, as the notes do")
+    isolation.addoption(group)
 
 
 def _names(values: list[str]) -> list[str]:
@@ -122,6 +124,8 @@ def pytest_configure(config: pytest.Config) -> None:
     specs_dir = Path(config.getoption("specs"))
     try:
         specs, claims = load_all(specs_dir)
+        if config.getoption("divergences") and not Path(config.getoption("divergences")).exists():
+            raise SpecError(config.getoption("divergences"), "", "--divergences: no such file or folder")
         reg = divergences.load(
             Path(config.getoption("divergences") or specs_dir / "divergences"), specs)
         backends: dict[str, Adapter | Unavailable] = {}
@@ -129,14 +133,28 @@ def pytest_configure(config: pytest.Config) -> None:
         for selection in _selected(config):
             backend = loaded[selection] = registry.load(selection)
             # a backend is known by its own name (a path:Class selection reads badly in ids)
-            name = backend.name if not isinstance(backend, registry.Unavailable) else selection
+            name = backend.name
             if name in backends:
                 raise registry.AdapterError(f"--backend: two backends are named {name!r}")
             backends[name] = backend
         _check_required(config, loaded)
+        reg.check_backends(registry.known_names() | set(backends))
+        _check_report_dir(config)
     except (SpecError, registry.AdapterError) as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[_SESSION_KEY] = Session(specs, claims, reg, backends, time.time(), [], {})
+    isolation.configure(config, len(all_cells(session_of(config))))
+    completeness.register(config)
+
+
+def _check_report_dir(config: pytest.Config) -> None:
+    """--report-dir must be a folder (or not exist yet): fail now, not after the run."""
+    if config.getoption("no_report") or hasattr(config, "workerinput"):
+        return
+    out = Path(config.getoption("report_dir"))
+    existing = next((p for p in (out, *out.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise registry.AdapterError(f"--report-dir {out}: {existing} is a file, not a folder")
 
 
 def session_of(config: pytest.Config) -> Session:
@@ -148,10 +166,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     lines = [f"tensor-conformance: {len(s.specs)} specs, {len(s.claims)} claims, "
              f"hypothesis profile {settings.get_current_profile_name()!r}"]
     for name, backend in s.backends.items():
-        if isinstance(backend, registry.Unavailable):
+        if isinstance(backend, registry.Broken):
+            lines.append(f"  {name}: BROKEN: {backend.reason}")
+        elif isinstance(backend, registry.Unavailable):
             lines.append(f"  {name}: not available ({backend.reason})")
         else:
-            versions = ", ".join(f"{k} {v}" for k, v in backend.versions().items())
+            found, problem = hooks.versions(backend)
+            versions = problem or ", ".join(f"{k} {v}" for k, v in found.items())
             lines.append(f"  {name}: {versions}; defaults {backend.policy.default_int}/"
                          f"{backend.policy.default_float}")
     return lines
@@ -170,19 +191,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cell" not in metafunc.fixturenames:
         return
-    s = session_of(metafunc.config)
     want = Example if metafunc.function.__name__ == "test_example" else Case
-    cells = [Cell(spec, item, backend)
-             for spec in s.specs
-             for item in (*spec.examples, *spec.cases) if isinstance(item, want)
-             for backend in s.backends]
+    cells = [c for c in all_cells(session_of(metafunc.config)) if isinstance(c.item, want)]
     metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
+
+
+def all_cells(s: Session) -> list[Cell]:
+    return [Cell(spec, item, backend) for spec in s.specs
+            for item in (*spec.examples, *spec.cases) for backend in s.backends]
+
+
+def cell_for_nodeid(config: pytest.Config, nodeid: str) -> Cell | None:
+    """The cell a test id such as ``...::test_case[tensors/cumsum/any_axis-numpy]`` runs."""
+    if _NODEIDS_KEY not in config.stash:
+        config.stash[_NODEIDS_KEY] = {
+            f"{'test_example' if c.kind == 'example' else 'test_case'}[{c.id}]": c
+            for c in all_cells(session_of(config))}
+    return config.stash[_NODEIDS_KEY].get(nodeid.rpartition("::")[2])
+
+
+_NODEIDS_KEY = pytest.StashKey[dict[str, Cell]]()
 
 
 # -- running a cell ------------------------------------------------------------------------
 def adapter_for(config: pytest.Config, cell: Cell) -> Adapter:
     """The cell's backend, or a skip (not applicable) with the reason."""
     backend = session_of(config).backends[cell.backend]
+    if isinstance(backend, registry.Broken):
+        raise hooks.AdapterHookError(backend.reason)
     if isinstance(backend, registry.Unavailable):
         pytest.skip(f"not applicable: {backend.reason}")
     reason = missing_capability(cell.item.needs, backend)
@@ -199,11 +235,25 @@ def entries_for(config: pytest.Config, cell: Cell) -> list[divergences.Divergenc
     return session_of(config).registry.for_cell(cell.spec.id, cell.item.id, cell.backend)
 
 
-def pytest_runtest_teardown(item: pytest.Item) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """The adapter's ``after_cell()`` ends the cell's call: if it raises, that cell fails
+    with one line (in teardown it would break the next cell, of any backend)."""
     cell = _cell(item)
     backend = session_of(item.config).backends.get(cell.backend) if cell else None
-    if backend is not None and not isinstance(backend, registry.Unavailable):
+    if backend is None or isinstance(backend, registry.Unavailable):
+        return (yield)
+    try:
+        result = yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # the cell's own error is the one to show
+            engine.after_cell(backend)
+        raise
+    try:
         engine.after_cell(backend)
+    except Exception as exc:
+        raise hooks.AdapterHookError.about(backend.name, "after_cell()", hooks.raised(exc)) from exc
+    return result
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -239,7 +289,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome, report.longrepr = "skipped", (str(item.path), 0, f"not applicable: {reason}")
     elif excinfo is not None:
         outcome = "fail"
-        if isinstance(excinfo.value, ConformanceFailure):
+        if excinfo.errisinstance(hooks.AdapterHookError):
+            failure = {"message": str(excinfo.value), "example": {}, "outputs": [],
+                       "reproducer": None}
+            report.longrepr = str(excinfo.value)
+        elif isinstance(excinfo.value, ConformanceFailure):
             failure = excinfo.value.details
         else:
             failure = _error_record(cell, excinfo.value)
@@ -348,9 +402,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    if hasattr(config, "workerinput") or config.getoption("no_report"):
+    if hasattr(config, "workerinput"):
         return
     s = session_of(config)
+    run = completeness.run_fields(config, session, exitstatus, s.records,
+                                  lambda nodeid: cell_for_nodeid(config, nodeid))
+    if run and not run["complete"] and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # cells without an outcome
+    if _adapter_problems(s) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if config.getoption("no_report"):
+        return
     data = results.build(
         records=s.records, claims=s.claims, backends=s.backends,
         started=s.started, duration=time.time() - s.started,
@@ -359,20 +421,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         profile=settings.get_current_profile_name(),
         seed=config.getoption("hypothesis_seed", None),
     )
+    data["run"].update(run)
     out = Path(config.getoption("report_dir"))
     results.write(data, out)
+
+
+def _adapter_problems(s: Session) -> list[str]:
+    """One line per adapter hook that broke outside any cell (``versions()``)."""
+    return [problem for b in s.backends.values() if not isinstance(b, registry.Unavailable)
+            for problem in [hooks.versions(b)[1]] if problem]
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     if hasattr(config, "workerinput"):
         return
     s = session_of(config)
+    partial = completeness.summary_line(completeness.last_fields(config))
+    if partial:
+        terminalreporter.write_line(partial, red=True, bold=True)
+    for problem in _adapter_problems(s):
+        terminalreporter.write_line(f"ERROR {problem}", red=True, bold=True)
     if not s.records:
         return
     counts: dict[str, Counter[str]] = {}
     for r in s.records:
         counts.setdefault(r["backend"], Counter())[r["outcome"]] += 1
-    columns = ["pass", "functional", "fail", "divergence", "stale", "not_applicable"]
+    columns = ["pass", "functional", "fail", "crash", "timeout", "divergence", "stale",
+               "not_applicable"]
     tr = terminalreporter
     tr.section("tensor-conformance summary")
     tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"

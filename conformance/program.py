@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adapters.protocol import Adapter
+from conformance.hooks import AdapterHookError
 
 
 class ProgramError(ValueError):
@@ -357,7 +358,7 @@ class Interpreter:
                     self.exec(stmt, self.globals)
             except _Return:
                 raise ProgramError("return outside a function") from None
-            except (ProgramError, KeyboardInterrupt):
+            except (ProgramError, KeyboardInterrupt, AdapterHookError):
                 raise
             except Exception as exc:  # the backend's own error is a result
                 if type(exc).__name__ == "Indeterminate":

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.protocol import Adapter
 from adapters.registry import Unavailable
+from conformance.hooks import versions
 from conformance.report import validate_results, write_html
 from conformance.spec import Claim
 
@@ -53,7 +54,8 @@ def backend_record(name: str, backend: Adapter | Unavailable) -> dict[str, Any]:
     if isinstance(backend, Unavailable):
         return {"name": name, "available": False, "reason": backend.reason, "versions": {},
                 "capabilities": [], "policy": {}}
-    return {"name": name, "available": True, "reason": None, "versions": backend.versions(),
+    found, problem = versions(backend)  # a versions() that raises is shown, not fatal
+    return {"name": name, "available": True, "reason": problem, "versions": found,
             "capabilities": sorted(backend.capabilities), "policy": asdict(backend.policy)}
 
 

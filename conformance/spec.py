@@ -140,11 +140,35 @@ def _schema_errors(data: Any, path: Path) -> None:
     raise SpecError(path, where, message)
 
 
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data; an unreadable file, bad UTF-8 or bad YAML is a SpecError."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(path, "", "no such file") from None
+    except OSError as exc:
+        raise SpecError(path, "", f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(path, "", f"not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(path, "", f"not valid YAML: {' '.join(str(exc).split())}") from None
+
+
 def load_claims(path: Path) -> dict[str, Claim]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError(path, "", "expected a mapping: group -> list of claims")
     claims: dict[str, Claim] = {}
     for group, items in data.items():
-        for item in items:
+        if not isinstance(items, list):
+            raise SpecError(path, str(group), "expected a list of claims")
+        for i, item in enumerate(items):
+            where = f"{group}[{i}]"
+            if not isinstance(item, dict):
+                raise SpecError(path, where, "expected a mapping with id, section, claim")
+            for key in ("id", "section", "claim"):
+                if key not in item:
+                    raise SpecError(path, where, f"missing key {key!r}")
             claims[item["id"]] = Claim(item["id"], group, str(item["section"]), item["claim"],
                                        item.get("example"))
     return claims
@@ -254,10 +278,7 @@ def _case(raw: dict[str, Any], path: Path, where: str,
 
 
 def load_spec(path: Path, root: Path, claims: dict[str, Claim] | None = None) -> Spec:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(path, "", f"not valid YAML: {exc}") from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise SpecError(path, "", "expected a mapping with title, claims, examples/cases")
     _schema_errors(data, path)
@@ -285,5 +306,7 @@ def spec_files(root: Path) -> list[Path]:
 
 
 def load_all(root: Path) -> tuple[list[Spec], dict[str, Claim]]:
+    if not root.is_dir():
+        raise SpecError(root, "", "--specs: no such folder")
     claims = load_claims(root / "claims.yaml")
     return [load_spec(p, root, claims) for p in spec_files(root)], claims

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import engine
+from conformance import engine, isolation
 from conformance.plugin import Cell, adapter_for, entries_for, run_of
 from conformance.spec import Case, Example
 from conformance.strategies import draw_all
@@ -31,5 +31,6 @@ def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -
     assert isinstance(case, Case)
     variables = draw_all(data, case.given)
     seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
+    isolation.record_example(cell, variables, seed, run_of(request.config, cell).examples)
     engine.run_case_example(cell.spec, case, adapter, variables, seed,
                             entries_for(request.config, cell), run_of(request.config, cell))

@@ -307,6 +307,8 @@ def test_matrix_takes_the_worst_outcome_and_flags_uncovered_claims(
     assert summary["numpy"] == {
         "pass": 2,
         "fail": 1,
+        "crash": 0,
+        "timeout": 0,
         "divergence": 1,
         "stale": 0,
         "not_applicable": 1,

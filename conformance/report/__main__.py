@@ -2,7 +2,8 @@
 
 * ``merge a.json b.json [...] -o reports/`` writes ``reports/results.json`` and ``reports/index.html``;
 * ``diff old.json new.json`` prints the cells whose outcome changed; exit 1 if one got worse
-  (moved into fail or stale);
+  (moved into crash, timeout, fail or stale) or if cells disappeared or appeared (a partial
+  run, a changed selection);
 * ``html results.json -o reports/`` writes ``reports/index.html``.
 
 Exit status 2 for an unreadable or invalid input file.
@@ -56,8 +57,20 @@ def format_diff(changes: list[dict[str, Any]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths[:-1]))
     worse = sum(c["worse"] for c in changes)
-    lines.append(f"\n{len(changes)} cell(s) changed, {worse} got worse")
+    gone = sum(c["change"] == "disappeared" for c in changes)
+    new = sum(c["change"] == "appeared" for c in changes)
+    lines.append(f"\n{len(changes)} cell(s) changed, {worse} got worse, "
+                 f"{gone} disappeared, {new} appeared")
     return "\n".join(lines)
+
+
+def partial_note(label: str, results: dict[str, Any]) -> str | None:
+    run = results["run"]
+    if run.get("complete", True):
+        return None
+    return (f"{label} is a partial run: {len(run.get('missing_cells', []))} of "
+            f"{run.get('selected_cells', '?')} selected cells have no outcome "
+            f"({run.get('incomplete_reason') or 'unknown'})")
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
@@ -73,9 +86,15 @@ def _cmd_merge(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    changes = diff(load_results(args.old), load_results(args.new))
+    old, new = load_results(args.old), load_results(args.new)
+    changes = diff(old, new)
     print(format_diff(changes))
-    return 1 if any(c["worse"] for c in changes) else 0
+    for label, results in ((args.old, old), (args.new, new)):
+        note = partial_note(str(label), results)
+        if note:
+            print(note)
+    lost = any(c["worse"] or c["change"] != "changed" for c in changes)
+    return 1 if lost else 0
 
 
 def _cmd_html(args: argparse.Namespace) -> int:
@@ -108,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_merge)
 
     p = sub.add_parser(
-        "diff", help="list cells whose outcome changed; exit 1 if one got worse"
+        "diff", help="list cells whose outcome changed; exit 1 if one got worse, "
+        "disappeared or appeared"
     )
     p.add_argument("old", type=Path)
     p.add_argument("new", type=Path)

@@ -16,6 +16,7 @@ import jinja2
 
 from .matrix import build_matrix, summarize
 from .outcomes import (
+    BAD_OUTCOMES,
     LABELS,
     NOT_COVERED,
     OUTCOMES,
@@ -68,6 +69,7 @@ def _environment() -> jinja2.Environment:
     env.filters["shape"] = format_shape
     env.filters["safe_url"] = safe_url
     env.filters["anchor_id"] = anchor_id
+    env.globals["BAD_OUTCOMES"] = BAD_OUTCOMES
     env.globals["label"] = lambda outcome: LABELS.get(outcome, outcome)
     env.globals["EMPTY_SIDE"] = {
         "value": None,
@@ -118,8 +120,15 @@ def _context(results: dict[str, Any]) -> dict[str, Any]:
         (c for c in cells if c["outcome"] != "pass"),
         key=lambda c: (-severity(c["outcome"]), cell_key(c)),
     )
+    run = results["run"]
+    missing = run.get("missing_cells", [])
     return {
-        "run": results["run"],
+        "run": run,
+        "partial": None if run.get("complete", True) else {
+            "selected": run.get("selected_cells", len(cells) + len(missing)),
+            "missing": missing,
+            "reason": run.get("incomplete_reason") or "unknown",
+        },
         "backends": _backend_rows(results, matrix.backends),
         "summary": summarize(results, matrix),
         "summary_order": SUMMARY_ORDER,

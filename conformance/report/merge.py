@@ -87,6 +87,7 @@ def merge(
             "started": run["started"],
             "duration_s": run["duration_s"],
             "cells": len(results["cells"]),
+            "complete": run.get("complete", True),
             "replaced": [],
             "ignored": [],
         }
@@ -110,6 +111,11 @@ def merge(
         merged_from.append(record)
 
     runs = [r["run"] for r in results_list]
+    missing = {cell_key(m): m for r in runs for m in r.get("missing_cells", [])}
+    remaining = [copy.deepcopy(m) for key, m in missing.items() if key not in cells]
+    # complete: every cell an input selected has an outcome here (an input's missing cells
+    # may come from another input); an incomplete input that does not list them keeps it false
+    complete = not remaining and all(r.get("complete", True) or "missing_cells" in r for r in runs)
     merged = {
         "schema_version": SCHEMA_VERSION,
         "run": {
@@ -123,6 +129,12 @@ def merge(
             "hypothesis_seed": _joined([r["hypothesis_seed"] for r in runs]),
             "backends": list(backends.values()),
             "merged_from": merged_from,
+            "complete": complete,
+            "selected_cells": len(cells) + len(remaining),
+            "missing_cells": remaining,
+            "incomplete_reason": None if complete else _joined(
+                [f"{label}: {r.get('incomplete_reason') or 'partial'}"
+                 for label, r in zip(labels, runs, strict=False) if not r.get("complete", True)]),
         },
         "claims": list(claims.values()),
         "cells": [cell for cell, _, _ in cells.values()],
@@ -136,7 +148,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
 
     Each entry: ``spec, case, backend, old, new`` (an outcome, or None when
     absent), ``change`` (``changed`` / ``appeared`` / ``disappeared``) and
-    ``worse`` (True when the cell moved into fail or stale).
+    ``worse`` (True when the cell moved into crash, timeout, fail or stale).
     """
     before = {cell_key(c): c["outcome"] for c in old["cells"]}
     after = {cell_key(c): c["outcome"] for c in new["cells"]}

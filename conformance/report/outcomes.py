@@ -7,6 +7,8 @@ from typing import Any
 
 #: Every outcome, most severe first: the matrix shows the worst one.
 OUTCOMES: tuple[str, ...] = (
+    "crash",
+    "timeout",
     "fail",
     "stale",
     "divergence",
@@ -19,6 +21,8 @@ OUTCOMES: tuple[str, ...] = (
 SUMMARY_ORDER: tuple[str, ...] = (
     "pass",
     "fail",
+    "crash",
+    "timeout",
     "divergence",
     "stale",
     "not_applicable",
@@ -29,9 +33,11 @@ SUMMARY_ORDER: tuple[str, ...] = (
 NOT_COVERED = "not_covered"
 
 #: Outcomes that are problems: a cell that moves into one of them got worse.
-BAD_OUTCOMES: frozenset[str] = frozenset({"fail", "stale"})
+BAD_OUTCOMES: frozenset[str] = frozenset({"crash", "timeout", "fail", "stale"})
 
 LABELS: dict[str, str] = {
+    "crash": "crash",
+    "timeout": "timeout",
     "fail": "fail",
     "stale": "stale",
     "divergence": "divergence",
@@ -47,7 +53,7 @@ CellKey = tuple[str, str, str]
 
 
 def severity(outcome: str) -> int:
-    """Higher is worse; ``fail`` is the highest, ``pass`` the lowest."""
+    """Higher is worse; ``crash`` is the highest, ``pass`` the lowest."""
     return _RANK[outcome]
 
 
@@ -62,5 +68,5 @@ def cell_key(cell: Mapping[str, Any]) -> CellKey:
 
 
 def got_worse(old: str | None, new: str | None) -> bool:
-    """True when a cell moved into fail/stale from anything else (or appeared there)."""
+    """True when a cell moved into a bad outcome from a good one (or appeared there)."""
     return new in BAD_OUTCOMES and old not in BAD_OUTCOMES

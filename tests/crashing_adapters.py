@@ -1,0 +1,37 @@
+"""Backends that kill or hang their own process on one spec each: the run must go on.
+
+``cumsum`` dies of SIGSEGV (as a library with a memory bug would, or tinygrad of SIGFPE
+on an integer division by zero); ``sum`` over an axis never returns.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import numpy as np
+
+from adapters.numpy_backend import NumpyAdapter
+
+
+class SegfaultsOnCumsumHangsOnSum(NumpyAdapter):
+    name = "numpy-segv-hang"
+
+    def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        os.kill(os.getpid(), signal.SIGSEGV)
+        return super().cumsum(x, axis)
+
+    def sum(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
+        if axis is not None:
+            while True:
+                time.sleep(1)
+        return super().sum(x, axis, keepdims)
+
+
+class ExitsOnCumsum(NumpyAdapter):
+    name = "numpy-exits"
+
+    def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        os._exit(3)
