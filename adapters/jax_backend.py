@@ -163,9 +163,9 @@ class JaxAdapter:
             return name
         return _NARROW.get(str(name), name)
 
-    def _dtype_keyword(self, name: str | None) -> dict[str, str]:
+    def _dtype_keyword(self, name: str | None) -> dict[str, Any]:
         """``dtype=`` only where the program names one: the library's default otherwise."""
-        return {} if name is None else {"dtype": self._dtype(name)}  # type: ignore[dict-item]
+        return {} if name is None else {"dtype": self._dtype(name)}
 
     def stage(self, program: Callable[..., list[jax.Array]]) -> Callable[..., list[jax.Array]]:
         """A whole case program compiled as one function (``jax.jit``): one compilation
@@ -340,7 +340,7 @@ class JaxAdapter:
         # jnp.linalg.norm(X, ord=p) of a matrix is an induced matrix norm (ord=1: the
         # largest column sum) and refuses other ranks; JAX's call for the entrywise
         # norm is vector_norm over all axes
-        return jnp.linalg.vector_norm(x, ord=p)
+        return jnp.linalg.vector_norm(x, ord=p)  # type: ignore[arg-type]  # any p > 0 works
 
     # -- products ----------------------------------------------------------
     @_scoped

@@ -21,7 +21,7 @@ import numpy as np
 from adapters.protocol import DtypePolicy
 
 
-def _dtype_keyword(name: str | None) -> dict[str, str]:
+def _dtype_keyword(name: str | None) -> dict[str, Any]:
     """``dtype=`` only where the program names one: the library's default otherwise."""
     return {} if name is None else {"dtype": name}
 
