@@ -39,21 +39,20 @@ would skip the library's matrix path); ``X.T`` is the library's transpose;
   time is what the suite sees.
 * Never re-derive a result the library computes (no ``sqrt(sum(x * x))`` for a
   norm, no own gradient bookkeeping where the library has a transformation).
-* Where the library has no single call for the notes' operation and the adapter
-  must compose one, say so in a comment at the method (``# COMPOSED: ...``) and
-  keep the composition to the library's own functions.  The built-in adapters
-  compose only these:
+* Where the library's function for the call has another name, or the library has
+  no single call and the adapter must compose one, say so in a comment at the
+  method and keep to the library's own functions.  The built-in adapters:
 
-  - NumPy, JAX ``norm(x, p)`` with ``p != 2``: ``torch.norm(X, p=p)`` is the
-    L_p norm of all entries, while ``linalg.norm(X, ord=p)`` of a matrix is an
-    induced matrix norm (ord=1: the largest column sum) and refuses other ranks;
-    the adapters call ``linalg.vector_norm(X, ord=p)`` (all axes), the
+  - NumPy, JAX ``norm(x, p)`` with ``p != 2`` (another name): ``torch.norm(X, p=p)``
+    is the L_p norm of all entries, while ``linalg.norm(X, ord=p)`` of a matrix is
+    an induced matrix norm (ord=1: the largest column sum) and refuses other
+    ranks; the adapters call ``linalg.vector_norm(X, ord=p)`` (all axes), the
     library's own entrywise norm.  ``p == 2`` is ``linalg.norm(X)`` as given.
-  - NumPy, JAX ``mv`` / ``mm``: no such functions; ``matmul`` (the ``@``
-    operator) is the library's spelling.
-  - JAX autograd (adapters/functional_autograd.py): PyTorch's stateful autograd
-    over ``jax.grad`` and ``jax.lax.stop_gradient``.  What only exists in the
-    stateful style is emulated there (``.grad`` and its accumulation,
+  - NumPy, JAX ``mv`` / ``mm`` (another name): no such functions; ``matmul`` (the
+    ``@`` operator) is the library's spelling.
+  - JAX autograd (composed, adapters/functional_autograd.py): PyTorch's stateful
+    autograd over ``jax.grad`` and ``jax.lax.stop_gradient``.  What only exists in
+    the stateful style is emulated there (``.grad`` and its accumulation,
     ``grad.zero_()``, leaves, the reshape of a one-element output to shape ()),
     everything else is asked of JAX (differentiation, stop-gradient, which inputs
     can be differentiated, which outputs have an implicit gradient), and each
