@@ -8,8 +8,8 @@ users write them.  Arguments the notes leave out are left out (``np.arange(12)``
 ``np.sum(A)``): a default is part of the call under test.  Where NumPy's function
 for a call has another name (``norm`` with an explicit ``p``: ``linalg.vector_norm``;
 ``mv``/``mm``: ``matmul``) a comment at the method says why; no method composes a
-result.  NumPy has no autograd, so
-specs that need it are "not applicable" here with the reason in ``missing``.
+result.  NumPy has no autograd, so specs that need it are "not applicable" here
+with the reason in ``missing``.
 """
 
 from __future__ import annotations
