@@ -5,10 +5,13 @@ documentation's PyTorch subset, called by its public name as JAX users write it
 (``jnp.sum(A, axis=0)``, ``jnp.linalg.norm(X)``, ``X.T``), with the library's
 own operators so that its scalar promotion applies.  Arguments the notes leave
 out are left out (``jnp.arange(12)``, ``jnp.sum(A)``): a default is part of the
-call under test.  One method composes its call (``norm`` with an explicit ``p``;
-see there).  JAX arrays are immutable, so specs that need ``in_place`` are "not
-applicable" here, with the reason in ``missing``.  Its autograd is functional:
-the notes' stateful autograd runs through ``jax.grad`` and
+call under test.  Where the library's function for a call has another name
+(``norm`` with an explicit ``p``: ``linalg.vector_norm``; ``mv``/``mm``: ``matmul``)
+a comment at the method says why; no method composes a result.
+
+JAX arrays are immutable, so specs that need ``in_place`` are "not applicable"
+here, with the reason in ``missing``.  Its autograd is functional: the notes'
+stateful autograd runs through ``jax.grad`` and
 ``jax.lax.stop_gradient`` (``differentiate`` and ``stop_gradient`` below, used by
 adapters/functional_autograd.py).
 
@@ -163,9 +166,9 @@ class JaxAdapter:
             return name
         return _NARROW.get(str(name), name)
 
-    def _dtype_keyword(self, name: str | None) -> dict[str, str]:
+    def _dtype_keyword(self, name: str | None) -> dict[str, Any]:
         """``dtype=`` only where the program names one: the library's default otherwise."""
-        return {} if name is None else {"dtype": self._dtype(name)}  # type: ignore[dict-item]
+        return {} if name is None else {"dtype": self._dtype(name)}
 
     def stage(self, program: Callable[..., list[jax.Array]]) -> Callable[..., list[jax.Array]]:
         """A whole case program compiled as one function (``jax.jit``): one compilation
@@ -336,11 +339,11 @@ class JaxAdapter:
             # given (for a matrix its Frobenius path; for any rank, with no ord, JAX's
             # own sqrt of the sum of squares of all entries)
             return jnp.linalg.norm(x)
-        # COMPOSED: torch.norm(X, p=p) is the L_p norm of all entries, while
-        # jnp.linalg.norm(X, ord=p) of a matrix is an induced matrix norm (ord=1: the
-        # largest column sum) and refuses other ranks; JAX's call for the entrywise
-        # norm is vector_norm over all axes
-        return jnp.linalg.vector_norm(x, ord=p)
+        # another function than the notes' norm: torch.norm(X, p=p) is the L_p norm of
+        # all entries, while linalg.norm(X, ord=p) of a matrix is an induced matrix norm
+        # (ord=1: the largest column sum) and refuses other ranks; JAX's own call for
+        # the entrywise norm is linalg.vector_norm over all axes
+        return jnp.linalg.vector_norm(x, ord=p)  # type: ignore[arg-type]  # any p > 0 works
 
     # -- products ----------------------------------------------------------
     @_scoped

@@ -5,9 +5,11 @@ PyTorch subset, called by its public name: ``x + y`` on arrays is the ``np.add``
 ufunc and ``A.sum(axis=0)`` is ``np.sum`` (NumPy documents each ndarray method as
 "refer to numpy.sum"), so the adapter calls ``np.add``, ``np.sum``, ... as NumPy
 users write them.  Arguments the notes leave out are left out (``np.arange(12)``,
-``np.sum(A)``): a default is part of the call under test.  One method composes
-its call (``norm`` with an explicit ``p``; see there).  NumPy has no autograd, so
-specs that need it are "not applicable" here with the reason in ``missing``.
+``np.sum(A)``): a default is part of the call under test.  Where NumPy's function
+for a call has another name (``norm`` with an explicit ``p``: ``linalg.vector_norm``;
+``mv``/``mm``: ``matmul``) a comment at the method says why; no method composes a
+result.  NumPy has no autograd, so specs that need it are "not applicable" here
+with the reason in ``missing``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from adapters.protocol import DtypePolicy
 
 
-def _dtype_keyword(name: str | None) -> dict[str, str]:
+def _dtype_keyword(name: str | None) -> dict[str, Any]:
     """``dtype=`` only where the program names one: the library's default otherwise."""
     return {} if name is None else {"dtype": name}
 
@@ -166,10 +168,10 @@ class NumpyAdapter:
             # given (for a matrix its Frobenius path; for any rank, with no ord, NumPy's
             # own sqrt of the sum of squares of all entries)
             return np.linalg.norm(x)
-        # COMPOSED: torch.norm(X, p=p) is the L_p norm of all entries, while
-        # np.linalg.norm(X, ord=p) of a matrix is an induced matrix norm (ord=1: the
-        # largest column sum) and refuses other ranks; NumPy's call for the entrywise
-        # norm is vector_norm over all axes (it flattens, then calls linalg.norm)
+        # another function than the notes' norm: torch.norm(X, p=p) is the L_p norm of
+        # all entries, while linalg.norm(X, ord=p) of a matrix is an induced matrix norm
+        # (ord=1: the largest column sum) and refuses other ranks; NumPy's own call for
+        # the entrywise norm is linalg.vector_norm over all axes
         return np.linalg.vector_norm(x, ord=p)
 
     # -- products ----------------------------------------------------------

@@ -19,6 +19,44 @@ from it; no *computation* of the reference happens in NumPy.
 Capabilities are declared data: a spec that ``requires: [in_place]`` is
 "not applicable" on an adapter that does not list ``in_place``, with the
 adapter's reason, before anything runs.
+
+The rule for every method: call the library's own function for the notes' call
+-------------------------------------------------------------------------------
+The suite tests the library, not the adapter.  Each method maps its canonical
+arguments to the library's own spelling of the notes' call, as that library's
+users would write it, and returns what the library returns: the notes'
+``torch.norm(X)`` of a matrix is ``torch.norm(X)`` / ``np.linalg.norm(X)`` /
+``jnp.linalg.norm(X)`` *on the matrix* (never the norm of a flattened copy, which
+would skip the library's matrix path); ``X.T`` is the library's transpose;
+``A.sum(axis=0)`` its sum; ``y.detach()`` its ``detach`` or ``stop_gradient``.
+
+* Leave out what the notes leave out: ``torch.arange(12)`` is ``arange(12)``, not
+  ``arange(12, dtype=None)``; ``A.sum()`` is ``sum(A)``, not
+  ``sum(A, axis=None, keepdims=False)``.  A library's default is part of the call
+  under test.
+* Look the library's functions up when the method runs (``np.linalg.norm(x)``,
+  not a reference kept from import time), so that whatever the library is at run
+  time is what the suite sees.
+* Never re-derive a result the library computes (no ``sqrt(sum(x * x))`` for a
+  norm, no own gradient bookkeeping where the library has a transformation).
+* Where the library's function for the call has another name, or the library has
+  no single call and the adapter must compose one, say so in a comment at the
+  method and keep to the library's own functions.  The built-in adapters:
+
+  - NumPy, JAX ``norm(x, p)`` with ``p != 2`` (another name): ``torch.norm(X, p=p)``
+    is the L_p norm of all entries, while ``linalg.norm(X, ord=p)`` of a matrix is
+    an induced matrix norm (ord=1: the largest column sum) and refuses other
+    ranks; the adapters call ``linalg.vector_norm(X, ord=p)`` (all axes), the
+    library's own entrywise norm.  ``p == 2`` is ``linalg.norm(X)`` as given.
+  - NumPy, JAX ``mv`` / ``mm`` (another name): no such functions; ``matmul`` (the
+    ``@`` operator) is the library's spelling.
+  - JAX autograd (composed, adapters/functional_autograd.py): PyTorch's stateful
+    autograd over ``jax.grad`` and ``jax.lax.stop_gradient``.  What only exists in
+    the stateful style is emulated there (``.grad`` and its accumulation,
+    ``grad.zero_()``, leaves, the reshape of a one-element output to shape ()),
+    everything else is asked of JAX (differentiation, stop-gradient, which inputs
+    can be differentiated, which outputs have an implicit gradient), and each
+    "functional" cell's reason says which was which (``explain_functional``).
 """
 
 from __future__ import annotations
@@ -95,6 +133,11 @@ class Adapter(Protocol):
     # (torch.func.jvp, jax.jvp): checked against backward() by conformance/gradients.py
     # optional: ``functional: dict[str, str]``, capabilities provided through a functional
     # equivalent (JAX: autograd through jax.grad), with how; such cells report "functional"
+    # optional: ``explain_functional(capability, operations) -> str | None``: for one cell's
+    # operations (``conformance.program.NEEDS`` keys, e.g. {"backward", "detach"}), which
+    # steps the library did and which the adapter emulated; the cell's reason says so
+    # (adapters/functional_autograd.py provides it, over the core adapter's
+    # ``differentiate(fn, argnums, *args)`` and ``stop_gradient(x)``, the library's own)
     policy: DtypePolicy
 
     def versions(self) -> dict[str, str]:
@@ -150,7 +193,9 @@ class Adapter(Protocol):
     def mean(self, x: Tensor, axis: int | None, keepdims: bool) -> Tensor: ...
     def cumsum(self, x: Tensor, axis: int) -> Tensor: ...
     def norm(self, x: Tensor, p: float) -> Tensor:
-        """L_p norm of all entries (Frobenius for p=2 on a matrix)."""
+        """L_p norm of all entries (Frobenius for p=2 on a matrix): the library's norm of
+        ``x`` as given (``torch.norm(x)``, ``np.linalg.norm(x)`` for p=2), not of a
+        flattened copy."""
 
     # -- products ------------------------------------------------------------
     def dot(self, x: Tensor, y: Tensor) -> Tensor: ...

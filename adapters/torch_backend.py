@@ -30,7 +30,7 @@ from adapters.protocol import DtypePolicy
 from adapters.registry import Unavailability
 
 
-def _dtype_keyword(name: str | None) -> dict[str, torch.dtype]:
+def _dtype_keyword(name: str | None) -> dict[str, Any]:
     """``dtype=`` as the program wrote it: ``"float32"`` -> ``{"dtype": torch.float32}``;
     no dtype -> no keyword, so that the library's own default is what runs."""
     if name is None:
@@ -185,7 +185,7 @@ class TorchAdapter:
         return x.mean(**_reduction(axis, keepdims))
 
     def cumsum(self, x: torch.Tensor, axis: int) -> torch.Tensor:
-        return x.cumsum(axis=axis)
+        return x.cumsum(axis=axis)  # type: ignore[call-arg]  # torch's alias of dim, as the notes write
 
     def norm(self, x: torch.Tensor, p: float) -> Any:
         # the notes' torch.norm(u) / torch.norm(X) on the tensor as given (a matrix's
