@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,7 @@ from tests.conftest import ROOT
 
 
 def test_a_builtin_name_loads_its_adapter() -> None:
-    """(That loading imports no other backend is checked in a fresh interpreter: see
-    test_suite_decisions.py.)"""
+    """(That it imports no other backend is checked in a fresh interpreter, below.)"""
     adapter = registry.load("numpy")
     assert isinstance(adapter, NumpyAdapter)
     assert isinstance(adapter, Adapter)
@@ -59,3 +61,19 @@ def test_torch_cuda_without_a_gpu_is_unavailable_not_an_error() -> None:
 def test_bad_selections_are_user_errors(selection: str, message: str) -> None:
     with pytest.raises(registry.AdapterError, match=message):
         registry.load(selection)
+
+
+def test_the_registry_and_the_numpy_backend_import_neither_torch_nor_jax() -> None:
+    """``pytest --backend numpy`` must run where torch or jax is broken or slow to import:
+    checked in a fresh interpreter (this one has imported torch long ago)."""
+    code = textwrap.dedent("""
+        import sys
+        from adapters import registry
+        import conformance.plugin, conformance.engine
+        assert registry.load("numpy").name == "numpy"
+        assert registry.load("reference").name == "reference"
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "jax", "jaxlib")))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert out.stdout.strip() == "[]", out.stdout

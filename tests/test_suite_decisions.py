@@ -1,15 +1,14 @@
 """The suite's own decisions, each by a named test that fails when the decision is broken:
-stale divergences, a divergence's ``when:``, the ``agree`` relations, lazy backend imports.
+a divergence's ``when:``, stale divergences, the ``agree`` relations.
 
-Each of these bugs was planted once in the suite and no other own test noticed it (issue 14).
-The in-process tests are fast, so mutation testing (README) runs them for every mutant.
+Each of these bugs was planted once in the suite and no other own test noticed it (issue 14);
+the end-to-end halves are in test_suite_runs.py (stale divergences fail the run) and
+test_adapter_loading.py (no eager torch import).  Every test here runs in process, so
+mutation testing (README) runs them against each mutant.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from adapters.reference.adapter import ReferenceAdapter
 from conformance import divergences, engine
 from conformance.engine import CellRun, ConformanceFailure
 from conformance.spec import Case, Spec, load_all
-from tests.conftest import CUMSUM, ROOT
+from tests.conftest import CUMSUM
 
 
 class CumsumPlusOne(NumpyAdapter):
@@ -124,30 +123,6 @@ def test_an_entry_whose_conditions_met_but_never_diverged_is_counted_as_conforme
     assert run.observed == {}
 
 
-def run_suite(pytester: pytest.Pytester, specs: Path, *args: str) -> tuple[pytest.RunResult, dict[str, Any]]:
-    reports = pytester.path / "reports"
-    result = pytester.runpytest_subprocess(
-        str(ROOT / "conformance"), "--specs", str(specs), "--report-dir", str(reports),
-        "-p", "no:cacheprovider", "--rootdir", str(ROOT), *args)
-    return result, json.loads((reports / "results.json").read_text())
-
-
-def test_a_stale_divergence_fails_the_deterministic_run(pytester: pytest.Pytester, specs_dir: Path) -> None:
-    """The registry says numpy's cumsum differs for float64; it does not: the cell is stale,
-    and the deterministic (ci) profile fails on it, like a strict xfail that passes."""
-    specs = _specs(specs_dir, "cumsum", CUMSUM)
-    registry = specs_dir.parent / "divergences.yaml"
-    _registry(specs_dir, specs, WHEN_FLOAT64.replace("numpy-cumsum-plus-one", "numpy"))
-    result, data = run_suite(pytester, specs_dir, "--divergences", str(registry),
-                             "--backend", "numpy", "-k", "any_axis", "--hypothesis-profile=ci")
-    assert result.ret == 1, result.stdout.str()
-    (cell,) = data["cells"]
-    assert cell["outcome"] == "stale"
-    assert cell["divergence"]["id"] == "cumsum-plus-one-float64"
-    assert "stale divergence: registered divergence cumsum-plus-one-float64 did not reproduce" in (
-        result.stdout.str())
-
-
 # -- the claim's agree relations -----------------------------------------------------------------
 @pytest.mark.parametrize("adapter", [ReferenceAdapter(), NumpyAdapter()], ids=["reference", "numpy"])
 def test_a_false_agree_relation_fails_on_every_backend(specs_dir: Path, adapter: Any) -> None:
@@ -166,19 +141,3 @@ def test_a_true_agree_relation_passes(specs_dir: Path) -> None:
                    .replace("      A\n", "      A.cumsum(0)\n"))
     run = _run(specs[0], "false_agree", NumpyAdapter(), {"A": np.array([1.0, 2.0, 3.0])})
     assert run.examples == 1
-
-
-# -- listing and loading backends imports no other backend's library ----------------------------
-def test_the_registry_and_the_numpy_backend_import_neither_torch_nor_jax() -> None:
-    """``pytest --backend numpy`` must run where torch or jax is broken or slow to import."""
-    code = textwrap.dedent("""
-        import sys
-        from adapters import registry
-        import conformance.plugin, conformance.engine
-        assert registry.load("numpy").name == "numpy"
-        assert registry.load("reference").name == "reference"
-        print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "jax", "jaxlib")))
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert out.stdout.strip() == "[]", out.stdout

@@ -379,3 +379,32 @@ def test_a_required_backend_that_is_not_selected_is_a_usage_error(
                           "--require-backends", "numpy", "--no-report")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "--require-backends numpy: not among the selected backends (reference)" in result.stderr.str()
+
+
+#: numpy's cumsum registered as diverging for float64: it does not
+STALE_ENTRY = """
+- id: numpy-cumsum-float64
+  backend: numpy
+  spec: tensors/cumsum
+  cases: [any_axis]
+  when: {dtype: [float64]}
+  outputs: ["A.cumsum(axis=axis)"]
+  reason: a registered difference that no longer reproduces
+"""
+
+
+def test_a_stale_divergence_fails_the_deterministic_run(
+    pytester: pytest.Pytester, cumsum_specs: Path
+) -> None:
+    """An entry whose conditions were met but which never diverged is stale, and the
+    deterministic (ci) profile fails on it, like a strict xfail that passes."""
+    registry = cumsum_specs.parent / "divergences.yaml"
+    registry.write_text(STALE_ENTRY, encoding="utf-8")
+    result, reports = run_suite(pytester, cumsum_specs, "--divergences", str(registry),
+                                "--backend", "numpy", "-k", "any_axis", "--hypothesis-profile=ci")
+    assert result.ret == 1, result.stdout.str()
+    (cell,) = json.loads((reports / "results.json").read_text())["cells"]
+    assert cell["outcome"] == "stale"
+    assert cell["divergence"]["id"] == "numpy-cumsum-float64"
+    assert "stale divergence: registered divergence numpy-cumsum-float64 did not reproduce" in (
+        result.stdout.str())

@@ -1,0 +1,165 @@
+"""The known-divergence registry (conformance/divergences.py): loading, validation with a
+clear error naming file and field, and which mismatches an entry explains for which cells."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conformance import divergences
+from conformance.compare import Mismatch
+from conformance.divergences import Divergence
+from conformance.spec import Spec, SpecError, load_all
+from tests.conftest import CUMSUM
+
+ENTRY = """
+- id: numpy-cumsum-0d
+  backend: numpy
+  spec: tensors/cumsum
+  cases: [any_axis]
+  when: {dtype: [float32, int32]}
+  outputs: ["A.cumsum(axis=axis)"]
+  problems: [shape, value]
+  reason: NumPy's cumsum of a 0-d array returns shape (1,)
+  link: https://github.com/numpy/numpy/issues/1
+"""
+
+
+@pytest.fixture
+def specs(specs_dir: Path) -> list[Spec]:
+    (specs_dir / "tensors").mkdir()
+    (specs_dir / "tensors" / "cumsum.yaml").write_text(CUMSUM, encoding="utf-8")
+    return load_all(specs_dir)[0]
+
+
+def load(tmp_path: Path, specs: list[Spec], text: str, name: str = "reg.yaml") -> divergences.Registry:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return divergences.load(path, specs)
+
+
+def entry(**fields: object) -> Divergence:
+    base: dict[str, object] = {"id": "e", "backend": "b", "spec": "s", "cases": None, "when": {},
+                               "outputs": None, "problems": None, "reason": "r", "link": None}
+    return Divergence(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def test_an_entry_loads_with_every_field(tmp_path: Path, specs: list[Spec]) -> None:
+    (e,) = load(tmp_path, specs, ENTRY).entries
+    assert e == Divergence("numpy-cumsum-0d", "numpy", "tensors/cumsum", ("any_axis",),
+                           {"dtype": ("float32", "int32")}, ("A.cumsum(axis=axis)",),
+                           ("shape", "value"), "NumPy's cumsum of a 0-d array returns shape (1,)",
+                           "https://github.com/numpy/numpy/issues/1", False)
+    assert e.to_json() == {"id": "numpy-cumsum-0d", "reason": e.reason,
+                           "link": "https://github.com/numpy/numpy/issues/1"}
+
+
+def test_optional_fields_default_to_everything(tmp_path: Path, specs: list[Spec]) -> None:
+    (e,) = load(tmp_path, specs, """
+        - id: minimal
+          backend: numpy
+          spec: tensors/cumsum
+          compiled: true
+          reason: >-
+            folded   over
+            lines
+        """).entries
+    assert (e.cases, e.when, e.outputs, e.problems, e.link) == (None, {}, None, None, None)
+    assert e.compiled is True
+    assert e.reason == "folded over lines"
+
+
+def test_a_folder_loads_every_file_in_order_and_a_missing_path_is_empty(
+    tmp_path: Path, specs: list[Spec]
+) -> None:
+    folder = tmp_path / "divergences"
+    folder.mkdir()
+    (folder / "b.yaml").write_text(ENTRY.replace("numpy-cumsum-0d", "second"), encoding="utf-8")
+    (folder / "a.yaml").write_text(ENTRY, encoding="utf-8")
+    (folder / "notes.txt").write_text("not a registry", encoding="utf-8")
+    assert [e.id for e in divergences.load(folder, specs).entries] == ["numpy-cumsum-0d", "second"]
+    assert divergences.load(tmp_path / "absent.yaml", specs).entries == []
+    (tmp_path / "empty.yaml").write_text("", encoding="utf-8")
+    assert divergences.load(tmp_path / "empty.yaml", specs).entries == []
+
+
+def test_a_duplicate_id_across_files_is_an_error(tmp_path: Path, specs: list[Spec]) -> None:
+    folder = tmp_path / "divergences"
+    folder.mkdir()
+    (folder / "a.yaml").write_text(ENTRY, encoding="utf-8")
+    (folder / "b.yaml").write_text(ENTRY, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"b\.yaml: \[0\] \(numpy-cumsum-0d\): duplicate divergence id"):
+        divergences.load(folder, specs)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("spec: tensors/cumsum", "spec: tensors/nothing"),
+     r"reg\.yaml: \[0\] \(numpy-cumsum-0d\)\.spec: no spec 'tensors/nothing' under specs/"),
+    (("cases: [any_axis]", "cases: [nope]"),
+     r"\[0\] \(numpy-cumsum-0d\)\.cases: spec tensors/cumsum has no example or case 'nope' "
+     r"\(it has: notes, any_axis\)"),
+    (("when: {dtype:", "when: {B:"), r"\.when: 'B' is not drawn by the selected cases"),
+    (('outputs: ["A.cumsum(axis=axis)"]', 'outputs: ["A.sum()"]'),
+     r"\.outputs: .A.sum\(\). is not an output of the selected cases "
+     r"\(outputs: A.cumsum\(axis=axis\), A.cumsum\(axis=axis\).shape == A.shape\)"),
+    (("problems: [shape, value]", "problems: [colour]"), r"reg\.yaml: \[0\]\.problems\[0\]: 'colour'"),
+    (("id: numpy-cumsum-0d", "id: Not_An_Id"), r"\[0\]\.id: 'Not_An_Id' does not match"),
+    (("  reason: NumPy's cumsum of a 0-d array returns shape (1,)\n", ""),
+     r"\[0\]: 'reason' is a required property"),
+    (("link: https://", "link: http://"), r"\[0\]\.link: 'http://"),
+])
+def test_a_bad_entry_names_file_entry_and_field(
+    tmp_path: Path, specs: list[Spec], change: tuple[str, str], message: str
+) -> None:
+    old, new = change
+    assert old in ENTRY
+    with pytest.raises(SpecError, match=message):
+        load(tmp_path, specs, ENTRY.replace(old, new))
+
+
+def test_when_may_name_a_variable_drawn_by_any_selected_case(tmp_path: Path, specs: list[Spec]) -> None:
+    """Without cases:, every case of the spec is selected; the notes' example draws nothing."""
+    (e,) = load(tmp_path, specs, ENTRY.replace("  cases: [any_axis]\n", "")).entries
+    assert e.cases is None and e.when == {"dtype": ("float32", "int32")}
+    with pytest.raises(SpecError, match="'dtype' is not drawn"):
+        load(tmp_path, specs, ENTRY.replace("cases: [any_axis]", "cases: [notes]"))
+
+
+def test_for_cell_selects_by_backend_spec_and_case(tmp_path: Path, specs: list[Spec]) -> None:
+    registry = load(tmp_path, specs, ENTRY + ENTRY.replace("numpy-cumsum-0d", "all-cases")
+                    .replace("  cases: [any_axis]\n", ""))
+    ids = lambda spec, case, backend: [e.id for e in registry.for_cell(spec, case, backend)]  # noqa: E731
+    assert ids("tensors/cumsum", "any_axis", "numpy") == ["numpy-cumsum-0d", "all-cases"]
+    assert ids("tensors/cumsum", "notes", "numpy") == ["all-cases"]
+    assert ids("tensors/cumsum", "any_axis", "torch") == []
+    assert ids("tensors/other", "any_axis", "numpy") == []
+
+
+def test_an_entry_explains_only_its_outputs_and_problems() -> None:
+    e = entry(outputs=("y",), problems=("value",))
+    assert e.explains(Mismatch("y", "value", "1", "2"))
+    assert e.explains(Mismatch("y[0, 1]", "value", "1", "2"))  # an element of it
+    assert e.explains(Mismatch("y  ==  x", "value", "1", "2"))  # one side of a relation
+    assert e.explains(Mismatch("x  ==  y", "value", "1", "2"))
+    assert not e.explains(Mismatch("y", "dtype", "float32", "float64"))
+    assert not e.explains(Mismatch("yy", "value", "1", "2"))
+    assert not e.explains(Mismatch("x", "value", "1", "2"))
+    assert not e.explains(Mismatch("x  ==  yy", "value", "1", "2"))
+    assert not e.explains(Mismatch("x[y]", "value", "1", "2"))
+    anything = entry()
+    assert anything.explains(Mismatch("z", "shape", "(1,)", "()"))
+
+
+def test_an_entry_selects_by_drawn_values_dtypes_and_compilation() -> None:
+    e = entry(when={"dtype": ("float32",), "A": ("bool", "int8")})
+    assert e.selects({"dtype": "float32", "A": np.array([True])})
+    assert e.selects({"dtype": "float32", "A": np.array([1], dtype=np.int8)})
+    assert not e.selects({"dtype": "float32", "A": np.array([1], dtype=np.int16)})
+    assert not e.selects({"dtype": "float64", "A": np.array([True])})
+    assert entry().selects({}) and entry().selects({}, compiled=True)
+    compiled = entry(compiled=True)
+    assert compiled.selects({}, compiled=True)
+    assert not compiled.selects({})
