@@ -84,7 +84,8 @@ def run_fields(config: pytest.Config, session: pytest.Session, exitstatus: int,
             else "interrupted (Ctrl-C)" if exitstatus == pytest.ExitCode.INTERRUPTED
             else f"stopped early: {session.shouldfail or session.shouldstop}"
             if session.shouldfail or session.shouldstop
-            else f"xdist: {dsession._summary_report}" if getattr(dsession, "_summary_report", None)
+            else f"xdist: {getattr(dsession, '_summary_report', '')}"
+            if getattr(dsession, "_summary_report", None)
             else "the run ended before collection finished" if progress.selected is None
             else "these cells reported no outcome")
     progress.fields = {"complete": complete, "selected_cells": max(selected, len(recorded)),

@@ -167,7 +167,8 @@ class CrashHandler:
             return
         record = crash_record(self.config, cell, journal, fault,
                               float(self.config.getoption("cell_timeout")))
-        report.when = "call"  # type: ignore[misc]  (the cell's outcome, as for any cell)
+        # the cell's outcome, as for any cell (xdist writes "???")
+        report.when = "call"  # type: ignore[misc]
         report.location = (report.location[0], None, crashitem.rpartition("::")[2])
         report.longrepr = record["failure"]["message"]
         report.conformance_cell = record  # type: ignore[attr-defined]

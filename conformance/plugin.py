@@ -197,8 +197,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def all_cells(s: Session) -> list[Cell]:
-    return [Cell(spec, item, backend) for spec in s.specs
-            for item in (*spec.examples, *spec.cases) for backend in s.backends]
+    cells = []
+    for spec in s.specs:
+        items: tuple[Example | Case, ...] = (*spec.examples, *spec.cases)
+        cells += [Cell(spec, item, backend) for item in items for backend in s.backends]
+    return cells
 
 
 def cell_for_nodeid(config: pytest.Config, nodeid: str) -> Cell | None:
@@ -280,7 +283,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     s = session_of(item.config)
     run = s.runs.get(cell.id, CellRun())
     entries = {e.id: e for e in entries_for(item.config, cell)}
-    outcome, reason, link, failure, divergence = "pass", None, None, None, None
+    outcome, reason, link, divergence = "pass", None, None, None
+    failure: dict[str, Any] | None = None
     excinfo = call.excinfo
     if excinfo is not None and excinfo.errisinstance(pytest.skip.Exception):
         outcome, reason = "not_applicable", str(excinfo.value).removeprefix("not applicable: ")

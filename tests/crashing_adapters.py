@@ -35,3 +35,18 @@ class ExitsOnCumsum(NumpyAdapter):
 
     def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
         os._exit(3)
+
+
+class HangsOnSum(NumpyAdapter):
+    """Hangs in ``sum`` over an axis, after touching the file ``$HANG_MARKER`` (so a test
+    knows when to interrupt the run)."""
+
+    name = "numpy-hangs"
+
+    def sum(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
+        if axis is not None:
+            with open(os.environ["HANG_MARKER"], "w"):
+                pass
+            while True:
+                time.sleep(1)
+        return super().sum(x, axis, keepdims)
