@@ -1,0 +1,20 @@
+"""A backend loaded from a file path, under its own name, whose adapter is wrong: the
+fixture of the tests of file-path loading, failure reports and xdist
+(tests/test_adapter_loading.py, tests/test_suite_runs.py).
+
+Detection power is not tested with this: planted faults that the suite must catch are
+in the libraries themselves (conformance/fault_catalogue.py, tests/test_faulty_backends.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from adapters.numpy_backend import NumpyAdapter
+
+
+class CumsumOffByOne(NumpyAdapter):
+    name = "numpy-cumsum-off-by-one"
+
+    def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        return super().cumsum(x, axis) + 1
