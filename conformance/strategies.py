@@ -11,6 +11,23 @@ Default value ranges keep every documented operation away from overflow (the
 notes say nothing about it) while still reaching large and negative values:
 integers in [-1000, 1000], floats in [-1e6, 1e6], no NaN or infinity unless a
 case asks for them, no subnormals (a backend may flush them to zero).
+
+Coverage model: what generated inputs must include so that a fault in the notes'
+behaviours shows (tests/test_coverage_model.py checks the deterministic profile
+against it; ``python -m conformance.input_coverage`` measures every case's draws):
+
+* shapes (``SHAPE_POOL``, ``SHAPE_COVERAGE``): 0-d; size-0 and size-1 axes; every
+  rank 1-4; square matrices (side 2 and 3: an axis or transpose confusion keeps the
+  shape, only the values show it) and non-square ones (the same confusion changes
+  the shape); axes longer than three (off-by-one in cumsum, slicing, vector tails);
+* axes (``axis_of``): every axis, negative ones included, each drawn within 100
+  examples for the arrays that take an axis;
+* sizes drawn as integers (``shape: [n, k]``): equal and distinct, zero included;
+* values: repeated and symmetric values (hypothesis fills arrays with repeats) and
+  asymmetric ones; exact zeros and negative zero where the claim involves them
+  (``zeros: true``: ``abs`` and ``norm`` at their kink, ``exp`` at 0, elementwise
+  ``==``); values of both signs whose sums cancel (the default ranges are symmetric
+  around zero).
 """
 
 from __future__ import annotations
@@ -99,14 +116,29 @@ def _array(spec: dict[str, Any]) -> Draw:
 
 
 #: The shapes the deterministic profiles draw from, simplest first (hypothesis shrinks
-#: towards the front).  Every edge the notes' behaviours meet is here: 0-d, size-0 and
-#: size-1 axes, each rank 1-4.  A bounded pool lets backends that compile per shape
-#: (JAX: ~30-70 ms per operation and new shape) reuse their compilations across
+#: towards the front).  ``SHAPE_COVERAGE`` below says what the pool must contain and why;
+#: tests/test_coverage_model.py checks it.  A bounded pool lets backends that compile per
+#: shape (JAX: ~30-70 ms per operation and new shape) reuse their compilations across
 #: examples; the ``explore`` profile draws any shape instead.
 SHAPE_POOL: tuple[tuple[int, ...], ...] = (
-    (), (1,), (0,), (4,), (2, 3), (1, 5), (3, 1), (3, 0), (2, 1, 4), (2, 3, 2), (1, 0, 2),
-    (2, 2, 1, 3), (1, 3, 2, 2), (2, 0, 1, 2), (3, 4, 5), (5,),
+    (), (1,), (0,), (4,), (2, 3), (2, 2), (1, 5), (3, 1), (3, 0), (3, 3), (2, 1, 4),
+    (2, 3, 2), (1, 0, 2), (2, 2, 1, 3), (1, 3, 2, 2), (2, 0, 1, 2), (3, 4, 5), (5,),
 )
+
+#: The coverage model for shapes: what every bounded draw of the deterministic profiles
+#: can reach, each with the class of fault it is there to expose (see the module docstring).
+SHAPE_COVERAGE: dict[str, str] = {
+    "0-d": "scalars: reductions to 0-d, 0-d cumsum and indexing edge cases",
+    "size-0 axis at every rank 1-4": "empty inputs: identities of sums, empty slices and cats",
+    "size-1 axis at every rank 2-4": "broadcasting and keepdims: a length-1 axis is copied",
+    "every rank 1-4": "axis arithmetic: the last axis, negative axes, keepdims at each rank",
+    "square matrices of side 2 and 3": "equal sides catch axis and transpose confusions by value",
+    "non-square matrices of sides >= 2": "distinct sides catch the same confusions by shape",
+    "an axis longer than 3 at rank 1 and rank 3": "off-by-one and blocked-loop faults "
+                                                   "(cumsum, slicing, dot tails)",
+    "a 3-d shape with all sides distinct": "every axis of a 3-d reduction is told apart by shape",
+}
+
 UNBOUNDED_PROFILES = ("explore",)
 
 

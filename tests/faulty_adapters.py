@@ -1,12 +1,12 @@
-"""Backends with one planted fault each: the suite must catch every one of them.
+"""A backend loaded from a file path, under its own name, whose adapter is wrong: the
+fixture of the tests of file-path loading, failure reports and xdist
+(tests/test_adapter_loading.py, tests/test_suite_runs.py).
 
-Each is the NumPy adapter with one method wrong, so a failing cell can only be
-explained by that fault.
+Detection power is not tested with this: planted faults that the suite must catch are
+in the libraries themselves (conformance/fault_catalogue.py, tests/test_faulty_backends.py).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -18,46 +18,3 @@ class CumsumOffByOne(NumpyAdapter):
 
     def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
         return super().cumsum(x, axis) + 1
-
-
-class SumDropsKeepdims(NumpyAdapter):
-    name = "numpy-sum-drops-keepdims"
-
-    def sum(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
-        return super().sum(x, axis, False)
-
-
-class AddIgnoresBroadcasting(NumpyAdapter):
-    name = "numpy-add-broadcasts-wrong"
-
-    def add(self, x: Any, y: Any) -> Any:
-        if isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and x.shape != y.shape:
-            return np.add(x, np.broadcast_to(y.reshape(-1)[:1], y.shape) if y.size else y)
-        return super().add(x, y)
-
-
-class SumInFloat16(NumpyAdapter):
-    """A value error far below what a human would notice: float32 sums rounded to float16."""
-
-    name = "numpy-sum-float16"
-
-    def sum(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
-        result = super().sum(x, axis, keepdims)
-        if result.dtype == np.float32:
-            return np.asarray(result).astype(np.float16).astype(np.float32)
-        return result
-
-
-class IaddCopies(NumpyAdapter):
-    name = "numpy-iadd-copies"
-
-    def iadd(self, x: np.ndarray, y: Any) -> np.ndarray:
-        return x + y
-
-
-class MeanIntGivesInt(NumpyAdapter):
-    name = "numpy-mean-int-dtype"
-
-    def mean(self, x: np.ndarray, axis: int | None, keepdims: bool) -> Any:
-        result = super().mean(x, axis, keepdims)
-        return np.asarray(result).astype(x.dtype) if x.dtype.kind in "iu" else result

@@ -1,108 +1,139 @@
-"""Detection power: every backend with a planted fault must fail, on the claim it breaks.
+"""Detection power, a fast subset of ``python -m conformance.selftest``.
 
-NumPy faults are planted in our adapter (tests/faulty_adapters.py); PyTorch faults in
-the torch library itself or in its autograd (tests/faulty_torch_adapters.py).  Each
-runs the suite on the relevant specs and must exit 1 with a failing cell that names
-the broken claim, never only on unrelated ones.
+Every fault here is planted in the library itself (conformance/fault_catalogue.py: a
+patched ``torch.cumsum``, ``numpy.sum``, ``jax.numpy.exp``, ``torch.Tensor.backward``...),
+never in our adapters, and runs under the built-in backend's own name and divergence
+registry.  A fault counts as caught only when the first failing cell names the claim the
+fault breaks *and* fails on the output it breaks (``Fault.breaks``); and each library,
+run unmodified on the same specs under the same name, must pass: the control that makes
+every catch the fault's doing.
 """
 
 from __future__ import annotations
 
-import json
+import re
+import subprocess
+import sys
+import types
+from collections import Counter
 
 import pytest
 
-from tests.conftest import ROOT, SPECS
+from conformance import faults
+from conformance.fault_catalogue import FAULTS
+from conformance.selftest import ROOT, run_control, run_fault, run_suite, specs_for
+from conformance.spec import load_all
+from tests.conftest import SPECS
 
-# imported here, not in the tests: pytester restores sys.modules after each test, and
-# torch's C extension cannot be imported a second time in one process
 try:
     import torch
 except ImportError:  # pragma: no cover - the project's tests install torch
     torch = None
-needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
-
 try:
     import jax
 except ImportError:  # pragma: no cover
     jax = None
-needs_jax = pytest.mark.skipif(jax is None, reason="jax is not installed")
 
-#: (module under tests/, backend class, spec id to run, the claim it must fail)
-FAULTS = [
-    *(pytest.param("faulty_adapters.py", *f, id=f"numpy-{f[0]}") for f in [
-        ("CumsumOffByOne", "tensors/cumsum", "T20"),
-        ("SumDropsKeepdims", "tensors/sum_axis", "T18"),
-        ("AddIgnoresBroadcasting", "tensors/broadcasting", "T11"),
-        ("SumInFloat16", "tensors/sum_all", "T14"),
-        ("IaddCopies", "tensors/memory_identity", "T26"),
-        ("MeanIntGivesInt", "tensors/mean", "T16"),
-    ]),
-    *(pytest.param("faulty_torch_adapters.py", *f, id=f"torch-{f[0]}", marks=needs_torch) for f in [
-        ("CumsumOffByOne", "tensors/cumsum", "T20"),
-        ("SumIgnoresKeepdim", "tensors/sum_axis", "T18"),
-        ("AddBroadcastsFirstElement", "tensors/broadcasting", "T11"),
-        ("BackwardOverwrites", "autograd/accumulation", "A03"),
-        ("DetachKeepsHistory", "autograd/detach", "A04"),
-        ("GradScaled", "autograd/backward_dot", "A02"),
-        ("TapeDropsLongChains", "autograd/long_chain", "A05"),
-    ]),
-    *(pytest.param("faulty_jax_adapters.py", *f, id=f"jax-{f[0]}", marks=needs_jax) for f in [
-        ("CumsumOffByOne", "tensors/cumsum", "T20"),
-        ("LibrarySumIgnoresKeepdims", "tensors/sum_axis", "T18"),
-        ("MiscompilingStage", "tensors/elementwise", "T10"),
-    ]),
+NEEDS = {"torch": pytest.mark.skipif(torch is None, reason="torch is not installed"),
+         "jax": pytest.mark.skipif(jax is None, reason="jax is not installed"),
+         "numpy": ()}
+
+#: the fast subset: per library, faults of different claims and kinds
+FAST = [
+    "numpy-cumsum-negative-axis-reversed", "numpy-sum-float32-in-float16",
+    "numpy-add-broadcasts-first-element", "numpy-mean-int-gives-int",
+    "torch-cumsum-exclusive", "torch-sum-drops-keepdim", "torch-mean-square-other-axis",
+    "torch-add-broadcasts-first-element", "torch-backward-overwrites",
+    "torch-detach-returns-self", "torch-backward-seed-1.001", "torch-mul-tape-truncated",
+    "jax-sum-drops-keepdims", "jax-exp-float32-1e-4", "jax-jit-miscompiles",
 ]
-TORCH_SELECTIONS = " or ".join(sorted({p.values[2] for p in FAULTS
-                                       if p.values[0] == "faulty_torch_adapters.py"}))
+CATALOGUE = faults.catalogue()
 
 
-@pytest.fixture
-def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    """Run from the repository: -k also matches folder names, and pytester's folders are
-    named after the test (test_..._CumsumOffByOne0 would match -k cumsum)."""
-    monkeypatch.chdir(ROOT)
-    return pytester
+def _param(fault_id: str) -> object:
+    fault = CATALOGUE[fault_id]
+    return pytest.param(fault, id=fault_id, marks=NEEDS[fault.library])
 
 
-def failing_claims(pytester: pytest.Pytester, backend: str, select: str,
-                   *extra: str) -> tuple[int, set[str], str]:
-    reports = pytester.path / "reports"
-    result = pytester.runpytest_subprocess(
-        str(ROOT / "conformance"), "--specs", str(SPECS), "--backend", backend, "-k", select,
-        "--report-dir", str(reports), "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-        # select by spec id (a backend's name may contain the same words); 10 deterministic
-    # examples per case are enough to see each fault; stop at the first
-        "--hypothesis-profile=quick", "--maxfail=1", *extra,
+@pytest.mark.parametrize("fault", [_param(f) for f in FAST])
+def test_a_planted_library_fault_fails_on_its_claim_and_output(fault: faults.Fault) -> None:
+    verdict = run_fault(fault)
+    assert verdict.run.exit_status == 1, verdict.run.output
+    assert verdict.killed, (f"{fault.id}: first failure {verdict.cell} on {verdict.outputs}, "
+                            f"expected claim {fault.claims} and an output matching "
+                            f"{fault.breaks!r}\n{verdict.run.output}")
+    spec_id = verdict.cell.rpartition("/")[0] if verdict.cell else ""
+    assert spec_id in specs_for(fault.claims)
+
+
+@pytest.mark.parametrize("library", [pytest.param(lib, marks=NEEDS[lib])
+                                     for lib in ("numpy", "torch", "jax")])
+def test_the_unmodified_library_passes_the_same_specs(library: str) -> None:
+    """The control: same backend name and registry, no fault, no failure."""
+    run = run_control(library, [CATALOGUE[f] for f in FAST if CATALOGUE[f].library == library])
+    assert run.cells > 0, run.output
+    assert run.failures == [], [f"{c['spec']}/{c['case']}" for c in run.failures]
+    assert run.exit_status == 0, run.output
+
+
+@pytest.mark.skipif(jax is None, reason="jax is not installed")
+def test_a_miscompiling_jit_is_reported_as_compiled_only_and_eager_runs_pass() -> None:
+    fault = CATALOGUE["jax-jit-miscompiles"]
+    backend = f"conformance.faults:{fault.id}"
+    run = run_suite(backend, ["tensors/elementwise"], profile="quick", stop_at_first=True)
+    assert run.exit_status == 1, run.output
+    assert "only when the whole program is compiled" in run.failures[0]["failure"]["message"]
+    # operation by operation (--eager) jax.jit is never called: the same backend passes
+    run = run_suite(backend, ["tensors/elementwise"], profile="quick", stop_at_first=True,
+                    extra=("--eager",))
+    assert run.exit_status == 0, run.output
+
+
+# -- the catalogue and the mechanism -----------------------------------------------------
+def test_the_catalogue_covers_every_claim_group_with_at_least_40_faults() -> None:
+    specs, claims = load_all(SPECS)
+    assert len(FAULTS) >= 40
+    assert len(CATALOGUE) == len(FAULTS), "fault ids must be unique"
+    for fault in FAULTS:
+        assert fault.library in ("numpy", "torch", "jax"), fault.id
+        assert set(fault.claims) <= set(claims), fault.id
+        assert specs_for(fault.claims), fault.id
+        re.compile(fault.breaks)
+    groups = Counter(claims[c].group for f in FAULTS for c in f.claims)
+    assert set(groups) >= {"tensors", "linear_algebra", "autograd"}
+    assert {"T01", "T04", "T05", "T06", "T08", "T10", "T11", "T13", "T15", "T17", "T18", "T20",
+            "T21", "T22", "T23", "T26", "L04", "L06", "L07", "L08", "L10", "A01", "A02",
+            "A03", "A04", "A05"} <= {c for f in FAULTS for c in f.claims}
+
+
+def test_a_planted_fault_reaches_library_callers_but_not_the_suite(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = types.ModuleType("fakelib")
+    lib.double = lambda x: 2 * x  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fakelib", lib)
+    faults.plant(faults.Fault("fakelib-double-off", "numpy", "fakelib.double",
+                              lambda original: lambda x: original(x) + 1, "off by one",
+                              ("T10",), "x"))
+    user = types.ModuleType("adapters.some_backend")
+    suite = types.ModuleType("conformance.some_module")
+    for module in (user, suite):
+        exec("import fakelib\ndef call(x):\n    return fakelib.double(x)\n"
+             "def to_host(x):\n    return fakelib.double(x)\n", module.__dict__)
+    assert user.call(3) == 7  # the adapter calls the library: the fault shows
+    assert suite.call(3) == 6  # the suite's own machinery is shielded
+    assert user.to_host(3) == 6  # so is an adapter's observation of a value
+
+
+def test_a_fault_backend_is_the_built_in_adapter_on_a_patched_library() -> None:
+    code = (
+        "from conformance import faults\n"
+        "from adapters.numpy_backend import NumpyAdapter\n"
+        "import numpy as np\n"
+        "a = faults.backend('numpy-cumsum-negative-axis-reversed')\n"
+        "assert type(a) is NumpyAdapter and a.name == 'numpy'\n"
+        "x = np.arange(1, 5)\n"
+        "print(a.cumsum(x, 0).tolist(), a.cumsum(x, -1).tolist())\n"
     )
-    cells = json.loads((reports / "results.json").read_text())["cells"]
-    claims = {c for cell in cells if cell["outcome"] == "fail" for c in cell["claims"]}
-    return result.ret, claims, result.stdout.str()
-
-
-@pytest.mark.parametrize(("module", "fault", "select", "claim"), FAULTS)
-def test_faults_are_caught(pytester: pytest.Pytester, module: str, fault: str, select: str,
-                           claim: str) -> None:
-    backend = f"{ROOT / 'tests' / module}:{fault}"
-    ret, claims, out = failing_claims(pytester, backend, select)
-    assert ret == 1, out
-    assert claim in claims, out
-
-
-@needs_jax
-def test_a_miscompiled_program_is_reported_as_compiled_only(pytester: pytest.Pytester) -> None:
-    backend = f"{ROOT / 'tests' / 'faulty_jax_adapters.py'}:MiscompilingStage"
-    ret, _, out = failing_claims(pytester, backend, "tensors/elementwise")
-    assert ret == 1, out
-    assert "only when the whole program is compiled" in out, out
-    # and run operation by operation (--eager) the same backend is JAX, which passes
-    ret, _, out = failing_claims(pytester, backend, "tensors/elementwise", "--eager")
-    assert ret == 0, out
-
-
-@needs_torch
-def test_unpatched_torch_passes_the_same_selections(pytester: pytest.Pytester) -> None:
-    """The faults above are the only reason those runs fail."""
-    ret, claims, out = failing_claims(pytester, "torch", TORCH_SELECTIONS)
-    assert ret == 0, out
-    assert claims == set()
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[1, 3, 6, 10] [10, 9, 7, 4]"
