@@ -458,7 +458,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                   + f"{'checked':>10}" + f"{'ms/example':>12}")
     for backend, counter in counts.items():
         examples = sum(r["examples"] for r in s.records if r["backend"] == backend)
-        checked = sum(r["checked_examples"] for r in s.records if r["backend"] == backend)
+        checked = sum(r.get("checked_examples", 0) for r in s.records if r["backend"] == backend)
         per = results.cost(backend, s.records)["per_example_s"]
         tr.write_line(f"{backend:<14}" + "".join(f"{counter[c]:>16}" for c in columns)
                       + f"{examples:>10}" + f"{checked:>10}"
