@@ -63,8 +63,9 @@ STEPS: dict[str, dict[str, str]] = {
     "backward": {
         "library": "y.backward() is {grad} of y's recorded {library} operations with "
                    "respect to the leaves ({grad} refuses a non-scalar y itself)",
-        "bridge": "a one-element y is reshaped to shape () for {grad}; backward() of a y "
-                  "with no leaf (or only detached ones) raises, as PyTorch does",
+        "bridge": "a one-element y of another shape, e.g. (1,), is reshaped to () for "
+                  "{grad}; backward() of a y with no leaf (or only detached ones) raises, "
+                  "as PyTorch does",
     },
     "grad": {
         "bridge": "x.grad is None until a backward() reaches x, then the sum of the {grad} "
@@ -234,9 +235,9 @@ def with_functional_autograd(core: Any, *, library: str, grad: str, stop_gradien
                 for who in ("library", "bridge")}
         parts = [f"autograd through {grad}"]
         if done["library"]:
-            parts.append(f"done by {library} itself: " + "; ".join(done["library"]))
+            parts.append(f"Done by {library} itself: " + "; ".join(done["library"]))
         if done["bridge"]:
-            parts.append("emulated by the bridge (adapters/functional_autograd.py): "
+            parts.append("Emulated by the bridge (adapters/functional_autograd.py): "
                          + "; ".join(done["bridge"]))
         return ". ".join(parts)
 

@@ -592,7 +592,7 @@ def test_functional_cells_say_what_jax_did_and_what_the_bridge_emulated() -> Non
         return text
 
     detach = reason("autograd/detach", "detached_factor_is_a_constant")
-    library, emulated = detach.split("emulated by the bridge")
+    library, emulated = detach.split("Emulated by the bridge")
     assert "jax.lax.stop_gradient" in library and "jax.grad of y's recorded" in library
     assert "sum of the jax.grad results (accumulation)" in emulated
     assert "zero_" not in detach  # the cell does not zero a gradient
@@ -600,4 +600,4 @@ def test_functional_cells_say_what_jax_did_and_what_the_bridge_emulated() -> Non
     assert "hands x to jax.grad, whose own input check refuses non-float" in refused
     assert "backward" not in refused
     zeroed = reason("autograd/accumulation", "zero_then_sum")
-    assert "x.grad.zero_() replaces" in zeroed.split("emulated by the bridge")[1]
+    assert "x.grad.zero_() replaces" in zeroed.split("Emulated by the bridge")[1]
