@@ -226,3 +226,100 @@ def test_an_example_is_unchecked_only_when_every_element_has_an_infinite_bound(
     outputs: dict[str, Observed], unchecked: bool
 ) -> None:
     assert all_unchecked(outputs) is unchecked
+
+
+# -- written against the survivors of the first mutation run ---------------------------------------
+def test_every_item_of_a_tuple_is_reported_and_a_numpy_integer_is_not_a_python_int() -> None:
+    pair = Observed("tuple", [py(1), py(2)])
+    assert as_tuples(compare("t", pair, Observed("tuple", [py(0), py(3)]))) == [
+        ("t[0]", "value", "1", "0"), ("t[1]", "value", "2", "3")]
+    assert as_tuples(compare("t", pair, Observed("tuple", [py(1)]))) == [("t", "type", "(1, 2)", "(1)")]
+    assert as_tuples(compare("n", py(1), py(np.int64(1)))) == [("n", "value", "1", "np.int64(1)")]
+
+
+def test_tensors_use_the_references_bounds_and_unsure_elements() -> None:
+    ref = tensor([1.0], "float64", [0.1])
+    assert compare("x", ref, tensor([1.05], "float64")) == []
+    assert as_tuples(compare("x", ref, tensor([1.0], "float32")))[0][:2] == ("x", "dtype")
+    unsure = tensor([True, True], "bool", unsure=[False, True])
+    assert compare("x", unsure, tensor([True, False], "bool")) == []
+
+
+def test_value_mismatch_rules_for_mixed_kinds_huge_integers_and_overflow() -> None:
+    from conformance.compare import value_mismatch
+
+    # a float reference and an integer backend: compared as floats, within the bound
+    assert value_mismatch("x", np.array([1.5]), np.array([1]), np.array([1.0]), None) is None
+    # integers beyond 2^53 are compared exactly, not as float64
+    big = np.array([2**53 + 1], dtype=np.int64)
+    m = value_mismatch("x", big, np.array([2**53], dtype=np.int64), None, None)
+    assert m is not None
+    assert (m.output, m.expected, m.got, m.difference) == (
+        "x", f"{2**53 + 1} at [0]", f"{2**53}", "1 of 1 elements differ")
+    # |got - expected| overflows to inf without a warning (warnings are errors here)
+    m = value_mismatch("x", np.array([1e308]), np.array([-1e308]), np.zeros(1), None)
+    assert m is not None and m.expected == "1e+308 at [0]"
+    # a 0-d value and a 2-d position are named as such
+    m = value_mismatch("x", np.array(1.0), np.array(2.0), np.zeros(()), None)
+    assert m is not None and m.expected == "1.0 at the value"
+    m = value_mismatch("x", np.array([[1, 2]]), np.array([[1, 3]]), None, None)
+    assert m is not None and m.expected == "2 at [0, 1]"
+
+
+def test_value_mismatch_shows_the_element_furthest_outside_its_bound() -> None:
+    from conformance.compare import value_mismatch
+
+    # NaN where a number was expected is the worst of all
+    m = value_mismatch("x", np.array([np.nan, 1.0]), np.array([1.0, 2.0]), np.zeros(2), None)
+    assert m is not None and m.expected == "nan at [0]"
+    # by the excess over the bound, not by the raw difference: 1 - 0 > 1.5 - 1
+    m = value_mismatch("x", np.array([0.0, 0.0]), np.array([1.0, 1.5]), np.array([0.0, 1.0]), None)
+    assert m is not None and m.expected == "0.0 at [0]" and "2 of 2 elements outside" in m.difference
+
+
+def test_agree_on_a_vector_against_a_number_and_exactly_at_the_bound() -> None:
+    vector = tensor([1.0, 2.0], "float64")
+    assert as_tuples(agree("a", "b", vector, py(1.0), None, None))[0][:2] == ("a  ==  b", "relation")
+    assert as_tuples(agree("a", "b", py(1.0), vector, None, None))[0][:2] == ("a  ==  b", "relation")
+    assert as_tuples(agree("a", "b", py(2.0), tensor(3.0, "float32"), None, None)) == [
+        ("a  ==  b", "relation", "2.0", "3.0")]
+    quarter = tensor([1.0], "float64", [0.25])  # a one-element bound of shape (1,)
+    assert agree("a", "b", py(1.0), py(1.5), quarter, quarter) == []  # |1 - 1.5| == 0.25 + 0.25
+
+
+def test_printed_values_use_the_backends_unit_roundoff() -> None:
+    # more digits printed than float32 holds: the bound is 2 u |v| with the got dtype's u
+    printed = parse("tensor([16777216.0000])")
+    f32 = Observed("tensor", np.array([16777216.0 + 2.0]), "float32", (1,))  # within 2 u |v| = 2
+    assert [m.problem for m in against_printed("r", printed, f32, DOCUMENTED_POLICY, False)] == []
+    over = Observed("tensor", np.array([16777216.0 + 2.5]), "float32", (1,))  # 2.5 > 2
+    (m,) = against_printed("r", printed, over, DOCUMENTED_POLICY, False)
+    assert (m.output, m.problem) == ("r", "value")
+    f64 = parse("tensor([0.1666666666666667])")
+    close = Observed("tensor", np.array([1 / 6 + 1e-10]), "float64", (1,))
+    assert [m.problem for m in against_printed("r", f64, close, FLOAT64, False, close)] == ["value"]
+    # an integer tensor where floats are printed: the dtype differs, the values are compared
+    ints = Observed("tensor", np.array([1, 2]), "int64", (2,))
+    assert [m.problem for m in against_printed("r", parse("tensor([1., 2.])"), ints,
+                                               DOCUMENTED_POLICY, False)] == ["dtype"]
+
+
+def test_printed_matrices_shapes_and_names() -> None:
+    printed = parse("tensor([[1., 2.],\n        [3., 4.]])")
+    good = tensor([[1.0, 2.0], [3.0, 4.0]], "float32")
+    assert against_printed("m", printed, good, DOCUMENTED_POLICY, False) == []
+    off = tensor([[1.0, 2.0], [3.0, 5.0]], "float32")
+    (m,) = against_printed("m", printed, off, DOCUMENTED_POLICY, False)
+    assert (m.output, m.expected) == ("m", "4.0 at [1, 1]")
+    assert as_tuples(against_printed("m", printed, tensor([1.0, 2.0, 3.0, 4.0], "float32"),
+                                     DOCUMENTED_POLICY, False)) == [("m", "shape", "(2, 2)", "(4,)")]
+    (m,) = against_printed("v", parse("tensor([1, 2])"), tensor([1, 3], "int64"), DOCUMENTED_POLICY, False)
+    assert m.output == "v"
+
+
+def test_printed_booleans_accept_numpy_booleans_and_tuples_keep_exact_dtypes() -> None:
+    assert against_printed("r", parse("True"), py(np.bool_(True)), DOCUMENTED_POLICY, False) == []
+    pair = parse("(tensor([1., 2.]), tensor([3.]))")
+    got = Observed("tuple", [tensor([1.0, 2.0], "float64"), tensor([3.0], "float64")])
+    exact = against_printed("p", pair, got, FLOAT64, True, got)
+    assert [(m.output, m.problem) for m in exact] == [("p[0]", "dtype"), ("p[1]", "dtype")]

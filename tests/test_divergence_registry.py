@@ -86,6 +86,11 @@ def test_a_folder_loads_every_file_in_order_and_a_missing_path_is_empty(
     assert divergences.load(tmp_path / "empty.yaml", specs).entries == []
 
 
+def test_a_duplicate_id_in_one_file_is_an_error(tmp_path: Path, specs: list[Spec]) -> None:
+    with pytest.raises(SpecError, match=r"reg\.yaml: \[1\] \(numpy-cumsum-0d\): duplicate divergence id"):
+        load(tmp_path, specs, ENTRY + ENTRY)
+
+
 def test_a_duplicate_id_across_files_is_an_error(tmp_path: Path, specs: list[Spec]) -> None:
     folder = tmp_path / "divergences"
     folder.mkdir()
@@ -99,11 +104,12 @@ def test_a_duplicate_id_across_files_is_an_error(tmp_path: Path, specs: list[Spe
     (("spec: tensors/cumsum", "spec: tensors/nothing"),
      r"reg\.yaml: \[0\] \(numpy-cumsum-0d\)\.spec: no spec 'tensors/nothing' under specs/"),
     (("cases: [any_axis]", "cases: [nope]"),
-     r"\[0\] \(numpy-cumsum-0d\)\.cases: spec tensors/cumsum has no example or case 'nope' "
+     r"reg\.yaml: \[0\] \(numpy-cumsum-0d\)\.cases: spec tensors/cumsum has no example or case 'nope' "
      r"\(it has: notes, any_axis\)"),
-    (("when: {dtype:", "when: {B:"), r"\.when: 'B' is not drawn by the selected cases"),
+    (("when: {dtype:", "when: {B:"),
+     r"reg\.yaml: \[0\] \(numpy-cumsum-0d\)\.when: 'B' is not drawn by the selected cases"),
     (('outputs: ["A.cumsum(axis=axis)"]', 'outputs: ["A.sum()"]'),
-     r"\.outputs: .A.sum\(\). is not an output of the selected cases "
+     r"reg\.yaml: \[0\] \(numpy-cumsum-0d\)\.outputs: .A.sum\(\). is not an output of the selected cases "
      r"\(outputs: A.cumsum\(axis=axis\), A.cumsum\(axis=axis\).shape == A.shape\)"),
     (("problems: [shape, value]", "problems: [colour]"), r"reg\.yaml: \[0\]\.problems\[0\]: 'colour'"),
     (("id: numpy-cumsum-0d", "id: Not_An_Id"), r"\[0\]\.id: 'Not_An_Id' does not match"),
