@@ -143,6 +143,8 @@ class JaxAdapter:
             default_float="float32",
             max_bits=32,
             int_float_promotion="float_operand",
+            # jnp.sum of bool/int8/int16/int32 -> int32 (64-bit types cannot be made)
+            int_accumulator="at_least_default",
         )
 
     def versions(self) -> dict[str, str]:
@@ -394,4 +396,7 @@ class JaxX64Adapter(JaxAdapter):  # type: ignore[valid-type,misc]
             default_float="float64",
             max_bits=64,
             int_float_promotion="float_operand",
+            # jnp.sum of bool/int8/int16/int32 -> int64, int64 stays int64; jnp.cumsum
+            # keeps an int32 input's dtype (a registered divergence: jax-x64-cumsum-int32)
+            int_accumulator="at_least_default",
         )

@@ -51,8 +51,10 @@ class NumpyAdapter:
     }
 
     def __init__(self) -> None:
+        # measured with numpy 2.4: sum and cumsum of bool/int8/int16/int32/int64 -> int64
         self.policy = DtypePolicy(
-            default_int="int64", default_float="float64", int_float_promotion="widest"
+            default_int="int64", default_float="float64", int_float_promotion="widest",
+            int_accumulator="at_least_default",
         )
 
     def versions(self) -> dict[str, str]:

@@ -90,6 +90,10 @@ class DtypePolicy:
     policy*, so a real promotion bug still fails, while a documented default
     is checked once, by the ``defaults`` specs, and shows up there as a
     registered divergence instead of drowning every other report line.
+
+    A library may have a default int narrower than the widest one it holds (a
+    default of int32 with int64 available): ``max_bits`` and ``int_accumulator`` say
+    what it does with the wider dtype.
     """
 
     default_int: str = "int64"
@@ -99,6 +103,13 @@ class DtypePolicy:
     #: "float_operand": int array op float32 array -> float32 (PyTorch, JAX);
     #: "widest": -> a float wide enough for both (NumPy: float64)
     int_float_promotion: str = "float_operand"
+    #: the dtype sum() and cumsum() of bool and integer tensors accumulate in.
+    #: "at_least_default": the wider of the input's dtype and default_int, so a wider
+    #: integer is never narrowed (measured: PyTorch and NumPy sum and cumsum, JAX's sum,
+    #: x64 or not: bool, int8, int16, int32 -> default int, int64 stays int64);
+    #: "default": always default_int, narrowing wider integers.
+    #: (dot, mv and mm keep their operands' promoted dtype in every library measured.)
+    int_accumulator: str = "at_least_default"
 
 
 DOCUMENTED_POLICY = DtypePolicy()

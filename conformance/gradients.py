@@ -38,8 +38,9 @@ from typing import Any
 import numpy as np
 
 from adapters.protocol import Adapter, DtypePolicy
+from adapters.reference import autograd, bounds
 from adapters.reference.adapter import ReferenceAdapter
-from adapters.reference.tensor import Indeterminate
+from adapters.reference.tensor import Indeterminate, Tensor
 from conformance.compare import Mismatch
 from conformance.observed import Observed
 from conformance.program import Interpreter, Program, Raised
@@ -156,19 +157,49 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
             dtype = next(iter(grads.values())).dtype  # type: ignore[union-attr]
             u = np.finfo(np.dtype(dtype)).eps / 2
             n = sum(int(np.size(v[leaf])) for leaf in gp.leaves)
-            allowed = 2 * bound + (n + 2) * u * _magnitude(grads, v) + 1e-300
-            result.checked["forward_mode"] += 1
-            # the backend's two modes give one answer: equal (an infinity included) or
-            # both NaN, whatever the allowed error
-            same = along == tangent or (math.isnan(along) and math.isnan(tangent))
-            if not same and not abs(along - tangent) <= allowed:
-                m = _mismatch(gp, f"{adapter.name} forward mode (jvp)", tangent, along, allowed)
-                # neither side is the reference: the backend's two modes disagree
-                m.sides = (f"{adapter.name} backward() gives", "forward mode (jvp) gives")
-                m.expected, m.got = m.got, m.expected
-                m.difference = f"|backward() - jvp| = {abs(along - tangent):.3g}"
-                result.mismatches.append(m)
+            flush = _tangent_flush(gp, adapter.policy, variables)
+            allowed = 2 * bound + (n + 2) * u * _magnitude(grads, v) + flush + 1e-300
+            if math.isfinite(flush):
+                result.checked["forward_mode"] += 1
+                # the backend's two modes give one answer: equal (an infinity included) or
+                # both NaN, whatever the allowed error
+                same = along == tangent or (math.isnan(along) and math.isnan(tangent))
+                if not same and not abs(along - tangent) <= allowed:
+                    m = _mismatch(gp, f"{adapter.name} forward mode (jvp)", tangent, along,
+                                  allowed)
+                    # neither side is the reference: the backend's two modes disagree
+                    m.sides = (f"{adapter.name} backward() gives", "forward mode (jvp) gives")
+                    m.expected, m.got = m.got, m.expected
+                    m.difference = f"|backward() - jvp| = {abs(along - tangent):.3g}"
+                    result.mismatches.append(m)
     return result
+
+
+def _tangent_flush(gp: GradientProgram, policy: DtypePolicy, variables: dict[str, Any]) -> float:
+    """What flushing subnormal intermediates of the tangent computation to zero may add to
+    a forward-mode derivative: ``bounds.tangent_flush`` for every operation of F, each
+    scaled by the reference's adjoint of its result (computed in the backend's dtypes)."""
+    ref = ReferenceAdapter(policy)
+    inputs = {k: ref.from_host(x) if isinstance(x, np.ndarray) else x for k, x in variables.items()}
+    for leaf in gp.leaves:
+        inputs[leaf] = ref.requires_grad_(inputs[leaf])
+    total = 0.0
+
+    def add(t: Tensor, g: Tensor) -> None:
+        nonlocal total
+        if t.is_float and t.grad_fn is not None:
+            reads = sum(i.numel for i in t.grad_fn.inputs if isinstance(i, Tensor))
+            mass = math.fsum(abs(float(a)) for a in g.values)
+            total += bounds.tangent_flush(reads, t.numel, mass, t.dtype)
+
+    try:
+        out = Interpreter(ref, inputs).run(gp.prefix).get(gp.output)
+        if not isinstance(out, Tensor):
+            return math.inf
+        autograd.backward(out, policy, add)
+    except (Indeterminate, ArithmeticError, ValueError, RuntimeError, TypeError):
+        return math.inf  # the reference could not say: nothing is claimed here
+    return total
 
 
 def _is_float(obs: Observed) -> bool:

@@ -141,3 +141,30 @@ def test_forward_mode_and_backward_that_both_give_nan_agree() -> None:
     found = gradients.check(gp, torch, variables, got, got, inputs)
     assert found.checked["forward_mode"] == 1
     assert found.mismatches == []
+
+
+def test_forward_mode_allows_tangent_intermediates_flushed_to_zero() -> None:
+    """z = (<x, w> - y)^2 at x = the smallest normal float32, w = 0, y = 2 (issue 9, found by
+    an explore run): forward mode forms x * v, below the smallest normal, which XLA on CPU
+    flushes to zero, so the jvp is 0 while reverse mode gives 2 (<x, w> - y) x v.  The
+    bound carries that flushed intermediate, scaled by the adjoint of the dot (-4)."""
+    torch_backend = pytest.importorskip("adapters.torch_backend")
+    import torch as torch_lib
+
+    torch = torch_backend.TorchAdapter()
+    program = Program.parse("w.requires_grad_(True)\nz = (torch.dot(x, w) - y) ** 2\n"
+                            "z.backward()\nw.grad\n")
+    gp = gradients.gradient_program(program)
+    assert gp is not None
+    variables = {"x": np.array([2.0**-126], dtype=np.float32), "w": np.array([0.0], dtype=np.float32),
+                 "y": np.array(2.0, dtype=np.float32)}
+    ref = run_reference(program, variables)
+    inputs = {k: torch.from_host(v) for k, v in variables.items()}
+    if not torch_lib.set_flush_denormal(True):
+        pytest.skip("this CPU cannot flush subnormals to zero")
+    try:
+        found = gradients.check(gp, torch, variables, ref, ref, inputs)
+    finally:
+        torch_lib.set_flush_denormal(False)
+    assert found.checked["forward_mode"] == 1
+    assert found.mismatches == []

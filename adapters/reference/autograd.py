@@ -246,8 +246,12 @@ def _order(root: Tensor) -> list[Tensor]:
     return list(reversed(post))
 
 
-def backward(y: Tensor, policy: DtypePolicy) -> None:
-    """Accumulate dy/dx into x.grad for every leaf x that requires grad."""
+def backward(y: Tensor, policy: DtypePolicy,
+             on_adjoint: Callable[[Tensor, Tensor], None] | None = None) -> None:
+    """Accumulate dy/dx into x.grad for every leaf x that requires grad.
+
+    ``on_adjoint(t, g)``, if given, sees every recorded operation's result ``t`` with its
+    adjoint ``g = dy/dt`` (what an error in ``t`` does to ``y``, to first order)."""
     if y.numel != 1:
         raise RuntimeError("grad can be implicitly created only for one-element outputs")
     if not y.requires_grad:
@@ -257,6 +261,8 @@ def backward(y: Tensor, policy: DtypePolicy) -> None:
         g = grads.pop(id(t), None)
         if g is None:
             continue
+        if on_adjoint is not None and t.grad_fn is not None:
+            on_adjoint(t, g)
         if t.grad_fn is None:  # a leaf: accumulate
             if t.grad is None:
                 t.grad = detach(g)

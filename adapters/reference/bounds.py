@@ -130,3 +130,22 @@ def norm(n: int, p: float, value: float, propagated: float, dtype: str) -> float
         rel += abs(math.log(value)) * u
     underflow = (n * floor(dtype)) ** (1.0 / max(p, 1.0))
     return propagated + 1.01 * rel * abs(value) + underflow + floor(dtype)
+
+
+def tangent_flush(node_inputs: int, node_outputs: int, adjoint_mass: float, dtype: str) -> float:
+    """Absolute error that flushing subnormal intermediates to zero adds to a derivative
+    computed in forward mode (jvp), through one operation of the program.
+
+    Forward mode evaluates the tangent of each operation's result from its inputs'
+    tangents (e.g. dot: sum_i x_i v_i): intermediates the reverse pass and the reference
+    never form, which may fall below the smallest normal number (x_i at the smallest
+    normal times |v_i| < 1) and be flushed to zero, an absolute error of up to the
+    smallest normal each.  The tangent rule of an operation whose output element reads
+    k input elements rounds at most 2k + 1 times per output element (k products, k
+    sums, one more for a quotient or a power's factor); each such error reaches the
+    differentiated output scaled by that output element's adjoint.  ``adjoint_mass`` is
+    the sum of |adjoint| over the operation's output elements."""
+    if adjoint_mass == 0 or not math.isfinite(adjoint_mass):
+        return 0.0 if adjoint_mass == 0 else math.inf
+    reads = max(1, math.ceil(node_inputs / max(node_outputs, 1)))
+    return (2 * reads + 1) * floor(dtype) * adjoint_mass

@@ -417,8 +417,16 @@ def _keep(shape: tuple[int, ...], x: Tensor, ax: int, keepdims: bool) -> tuple[i
 
 
 def _accumulator(x: Tensor, policy: DtypePolicy) -> str:
-    """sum/cumsum of bool or integer tensors accumulate in the default integer dtype."""
-    return x.dtype if x.is_float else policy.default_int
+    """The dtype sum/cumsum of a bool or integer tensor accumulate in: the policy's
+    ``int_accumulator`` (the default int, or the wider of it and the input's dtype)."""
+    if x.is_float:
+        return x.dtype
+    if policy.int_accumulator == "default":
+        return policy.default_int
+    if policy.int_accumulator == "at_least_default":
+        return narrowed(promote(x.dtype, policy.default_int, policy), policy)
+    raise ValueError(f"unknown int_accumulator {policy.int_accumulator!r} in the dtype policy; "
+                     "expected 'at_least_default' or 'default'")
 
 
 def _exact_sum(values: list[Any]) -> float:
