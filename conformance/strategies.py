@@ -19,7 +19,10 @@ against it; ``python -m conformance.input_coverage`` measures every case's draws
 * shapes (``SHAPE_POOL``, ``SHAPE_COVERAGE``): 0-d; size-0 and size-1 axes; every
   rank 1-4; square matrices (side 2 and 3: an axis or transpose confusion keeps the
   shape, only the values show it) and non-square ones (the same confusion changes
-  the shape); axes longer than three (off-by-one in cumsum, slicing, vector tails);
+  the shape); axes longer than three (off-by-one in cumsum, slicing, vector tails).
+  Each cell's draws are derandomized per test id and repeat earlier examples, so a
+  combination (a float32 square matrix) can be missed by one cell and not another:
+  square matrices are drawn in half the draws that allow them;
 * axes (``axis_of``): every axis, negative ones included, each drawn within 100
   examples for the arrays that take an axis;
 * sizes drawn as integers (``shape: [n, k]``): equal and distinct, zero included;
@@ -144,11 +147,18 @@ UNBOUNDED_PROFILES = ("explore",)
 
 def shapes_strategy(min_dims: int, max_dims: int, min_side: int,
                     max_side: int) -> st.SearchStrategy[tuple[int, ...]]:
-    """Array shapes within the bounds: from ``SHAPE_POOL`` in the deterministic profiles,
-    any shape in the ``explore`` profile."""
+    """Array shapes within the bounds: from ``SHAPE_POOL`` in the deterministic profiles
+    (square matrices, where the bounds allow them, in half the draws), any shape in the
+    ``explore`` profile."""
     pool = [s for s in SHAPE_POOL if min_dims <= len(s) <= max_dims
             and all(min_side <= n <= max_side for n in s)]
     if pool and settings.get_current_profile_name() not in UNBOUNDED_PROFILES:
+        squares = [s for s in pool if len(s) == 2 and s[0] == s[1] >= 2]
+        if squares and len(squares) < len(pool):
+            # half the draws square: hypothesis's derandomized draws repeat earlier
+            # examples, and with the pool alone the torch mean_axis cell drew no float
+            # square in 100 examples (a wrong axis on square input went unseen)
+            return st.one_of(st.sampled_from(pool), st.sampled_from(squares))
         return st.sampled_from(pool)
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
                             max_side=max_side)
