@@ -77,13 +77,17 @@ def run_fields(config: pytest.Config, session: pytest.Session, exitstatus: int,
             missing.append({"spec": key[0], "case": key[1], "backend": key[2]})
     complete = progress.selected is not None and not missing
     reason = None
+    dsession = config.pluginmanager.get_plugin("dsession")
+    stopped = session.shouldfail or session.shouldstop or getattr(dsession, "shouldstop", None)
+    maxfail = bool(config.getoption("maxfail")) and str(stopped).startswith("stopping after")
+    if maxfail and not progress.stopped_by and exitstatus == pytest.ExitCode.INTERRUPTED:
+        # xdist ends a -x/--maxfail run as "interrupted"; in one process it is a failure
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     if not complete:
-        dsession = config.pluginmanager.get_plugin("dsession")
         reason = (
             "interrupted by SIGTERM" if progress.stopped_by
+            else f"stopped early: {stopped}" if stopped
             else "interrupted (Ctrl-C)" if exitstatus == pytest.ExitCode.INTERRUPTED
-            else f"stopped early: {session.shouldfail or session.shouldstop}"
-            if session.shouldfail or session.shouldstop
             else f"xdist: {getattr(dsession, '_summary_report', '')}"
             if getattr(dsession, "_summary_report", None)
             else "the run ended before collection finished" if progress.selected is None

@@ -208,6 +208,7 @@ def crash_record(config: pytest.Config, cell: Cell, journal: dict[str, Any], fau
                  timeout: float) -> dict[str, Any]:
     """The results.json record of a cell whose worker died: ``timeout`` when the watchdog
     ended it, else ``crash`` with the signal when faulthandler saw one."""
+    from adapters.registry import Unavailable
     from conformance import engine, results
     from conformance.plugin import session_of
     from conformance.reproducer import reproducer
@@ -229,20 +230,18 @@ def crash_record(config: pytest.Config, cell: Cell, journal: dict[str, Any], fau
     variables = journal.get("variables")
     adapter = session_of(config).backends.get(cell.backend)
     example: dict[str, str] = {}
-    repro = None
+    source = None
     if variables is not None:
         example = {k: engine._show(v) for k, v in variables.items()}
         source = cell.item.program.source  # type: ignore[union-attr]
-        if adapter is not None and hasattr(adapter, "versions"):
-            try:
-                repro = reproducer(adapter, source, variables)  # type: ignore[arg-type]
-            except Exception:  # a reproducer is a courtesy: the inputs are shown anyway
-                repro = None
     elif journal and cell.kind == "example":
-        steps = cell.item.steps  # type: ignore[union-attr]
-        source = "\n".join(s.program.source.rstrip() for s in steps)
-        if adapter is not None and hasattr(adapter, "versions"):
-            repro = reproducer(adapter, source, {})  # type: ignore[arg-type]
+        source = "\n".join(s.program.source.rstrip() for s in cell.item.steps)  # type: ignore[union-attr]
+    repro = None
+    if source is not None and adapter is not None and not isinstance(adapter, Unavailable):
+        try:
+            repro = reproducer(adapter, source, variables or {})
+        except Exception:  # a reproducer is a courtesy: the inputs are shown anyway
+            repro = None
     running = ("while running the notes' example" if cell.kind == "example" and journal
                else "while running the example below" if variables is not None
                else "before or after its examples (setup or teardown)")
