@@ -137,9 +137,9 @@ def print_matrix(verdicts: list[Verdict], controls: dict[str, Run], wall: float)
     print(f"\n{'fault':<38} {'claims':<9} {'verdict':<12} {'caught by (cell: output)'}")
     for v in verdicts:
         where = f"{v.cell}: {', '.join(v.outputs)}" if v.cell else "-"
-        pending = f"  [{v.fault.pending}]" if v.fault.pending and not v.killed else ""
+        note = f"  [{v.fault.pending}]" if v.fault.pending and not v.killed else ""
         print(f"{v.fault.id:<38} {','.join(v.fault.claims):<9} {v.status:<12} "
-              f"{_shorten(where, 70)} ({v.run.wall_s:.0f}s){pending}")
+              f"{_shorten(where, 70)} ({v.run.wall_s:.0f}s){note}")
     print()
     for library, run in controls.items():
         state = "passes" if run.exit_status == 0 and not run.failures else (
