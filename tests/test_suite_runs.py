@@ -337,6 +337,8 @@ def test_a_compiled_program_that_returns_where_eager_raises_fails_with_its_value
                                 str(registry))
     assert result.ret == 0, result.stdout.str()
     assert cells_of(reports)[("negative_power", "jax")]["outcome"] == "divergence"
+
+
 @pytest.fixture
 def torch_uninstalled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The run's python finds a ``torch`` that fails to import, as if it were uninstalled."""
