@@ -21,7 +21,7 @@ variable that does not exist is a load-time error.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +68,8 @@ class Divergence:
     link: str | None
     #: applies only to programs run compiled as a whole (the adapter's ``stage``)
     compiled: bool = False
-    #: where it is registered: file and entry, for error messages
-    origin: tuple[str, str] = ("", "")
+    #: where it is registered: file and entry, for error messages (not part of what it says)
+    origin: tuple[str, str] = field(default=("", ""), compare=False)
 
     def selects(self, variables: dict[str, Any], compiled: bool = False) -> bool:
         """Do the drawn values (and the way the program ran) meet this entry's conditions?"""

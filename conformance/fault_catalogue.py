@@ -17,6 +17,7 @@ functions the adapter calls, traced into compiled programs as well).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from conformance.faults import Fault
@@ -40,6 +41,18 @@ def _square(x: Any) -> bool:
 
 
 # -- torch -------------------------------------------------------------------------------
+def _torch_dims(wrapped: Callable[..., Any]) -> Callable[..., Any]:
+    """A torch reduction fault written for ``dim``/``keepdim`` that also takes the spellings
+    the notes use on tensors (``A.sum(axis=0, keepdims=True)``, ``A.cumsum(axis=0)``)."""
+    def call(x: Any, *args: Any, **kw: Any) -> Any:
+        if "axis" in kw:
+            kw["dim"] = kw.pop("axis")
+        if "keepdims" in kw:
+            kw["keepdim"] = kw.pop("keepdims")
+        return wrapped(x, *args, **kw)
+    return call
+
+
 def _torch_sum_negative_dim(original: Any) -> Any:
     def sum_(x: Any, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
         if isinstance(dim, int) and dim < 0 and x.dim() > 1:
@@ -47,13 +60,13 @@ def _torch_sum_negative_dim(original: Any) -> Any:
         if dim is None:
             return original(x, **kw)
         return original(x, dim=dim, keepdim=keepdim, **kw)
-    return sum_
+    return _torch_dims(sum_)
 
 
 def _torch_sum_drops_keepdim(original: Any) -> Any:
     def sum_(x: Any, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
         return original(x, **kw) if dim is None else original(x, dim=dim, keepdim=False, **kw)
-    return sum_
+    return _torch_dims(sum_)
 
 
 def _torch_mean_square_other_axis(original: Any) -> Any:
@@ -63,14 +76,14 @@ def _torch_mean_square_other_axis(original: Any) -> Any:
         if _square(x):
             dim = 1 - dim % 2  # square inputs take the transposed kernel's axis
         return original(x, dim=dim, keepdim=keepdim, **kw)
-    return mean
+    return _torch_dims(mean)
 
 
 def _torch_cumsum_exclusive(original: Any) -> Any:
     def cumsum(x: Any, dim: int, **kw: Any) -> Any:
         inclusive = original(x, dim, **kw)
         return inclusive - x.to(inclusive.dtype) if x.dim() else inclusive
-    return cumsum
+    return _torch_dims(cumsum)
 
 
 def _torch_cumsum_long_axis(original: Any) -> Any:
@@ -80,7 +93,7 @@ def _torch_cumsum_long_axis(original: Any) -> Any:
             last = out.narrow(dim, x.shape[dim] - 1, 1)
             last -= x.narrow(dim, 0, 1).to(out.dtype)
         return out
-    return cumsum
+    return _torch_dims(cumsum)
 
 
 def _torch_exp_float32(original: Any) -> Any:
@@ -710,17 +723,17 @@ FAULTS: list[Fault] = [
     _f("torch-cat-negative-dim", "torch.cat", _torch_cat_negative_dim,
        "torch.cat with a negative dim joins along the axis before it", ("T13",), r"cat|^C$"),
     # -- torch: reductions
-    _f("torch-sum-negative-dim", "torch.sum", _torch_sum_negative_dim,
+    _f("torch-sum-negative-dim", "torch.sum torch.Tensor.sum", _torch_sum_negative_dim,
        "torch.sum with a negative dim reduces the axis before it (inputs of 2+ axes)",
        ("T15", "T18"), SUM),
-    _f("torch-sum-drops-keepdim", "torch.sum", _torch_sum_drops_keepdim,
+    _f("torch-sum-drops-keepdim", "torch.sum torch.Tensor.sum", _torch_sum_drops_keepdim,
        "torch.sum(dim=..., keepdim=True) drops the axis", ("T18",), SUM),
-    _f("torch-mean-square-other-axis", "torch.mean", _torch_mean_square_other_axis,
+    _f("torch-mean-square-other-axis", "torch.mean torch.Tensor.mean", _torch_mean_square_other_axis,
        "torch.mean(dim=d) on a square matrix reduces the other axis", ("T17",), r"mean"),
-    _f("torch-cumsum-exclusive", "torch.cumsum", _torch_cumsum_exclusive,
+    _f("torch-cumsum-exclusive", "torch.cumsum torch.Tensor.cumsum", _torch_cumsum_exclusive,
        "torch.cumsum is exclusive (each element is the sum before it)", ("T20",),
        r"cumsum|^C$"),
-    _f("torch-cumsum-long-axis", "torch.cumsum", _torch_cumsum_long_axis,
+    _f("torch-cumsum-long-axis", "torch.cumsum torch.Tensor.cumsum", _torch_cumsum_long_axis,
        "torch.cumsum along an axis longer than 3 loses the first element in the last sum",
        ("T20",), r"cumsum|^C$"),
     # -- torch: indexing and slice assignment, in-place identity

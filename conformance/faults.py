@@ -49,7 +49,9 @@ class Fault:
     id: str
     #: the built-in backend whose library is patched: numpy, torch or jax
     library: str
-    #: the patched attribute, dotted from the top-level module: "torch.Tensor.__setitem__"
+    #: the patched attribute, dotted from the top-level module: "torch.Tensor.__setitem__";
+    #: several, space-separated, for one kernel reached through each of its spellings
+    #: ("torch.sum torch.Tensor.sum": a bug in the kernel shows in both)
     target: str
     #: the original -> the faulty replacement (called with the original's arguments)
     wrong: Callable[[Any], Any]
@@ -118,14 +120,19 @@ def _shield(original: Any, faulty: Callable[..., Any]) -> Any:
 
 def plant(fault: Fault) -> None:
     """Patch the library for the rest of this process (one fault per process)."""
-    owner, name = _resolve(fault.target)
+    for target in fault.target.split():
+        _plant(target, fault.wrong)
+
+
+def _plant(target: str, wrong: Callable[[Any], Any]) -> None:
+    owner, name = _resolve(target)
     original = owner.__dict__[name] if isinstance(owner, type) and name in owner.__dict__ \
         else getattr(owner, name)
     if isinstance(owner, type) and not callable(original) and hasattr(original, "__get__"):
         # an attribute of a class defined in C (torch.Tensor.T): patched as a property
         descriptor = original
         original = property(lambda self: descriptor.__get__(self, type(self)))
-    faulty: Any = fault.wrong(original.fget if isinstance(original, property) else original)
+    faulty: Any = wrong(original.fget if isinstance(original, property) else original)
     setattr(owner, name, _shield(original, faulty))
 
 

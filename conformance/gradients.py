@@ -8,8 +8,9 @@ the program up to that ``backward()``: ``F(leaves) = y``.  Along one direction
 
 * **finite differences**: the central difference ``(F(x + h v) - F(x - h v)) / 2h``
   with F run by the reference in float64, at steps ``h`` and ``h / 2``, where
-  ``h = u64^(1/3) max(1, |x|)`` (the step that balances truncation and rounding
-  error in float64).  Their difference estimates the error; where it is large
+  ``h`` the power of two nearest ``u64^(1/3) max(1, |x|)`` (the step that balances
+  truncation and rounding error in float64; with v on a dyadic grid, ``x + t v`` is
+  exact).  Their difference estimates the error; where it is large
   (F is not smooth there: a branch or a loop count changes between x - h v and
   x + h v) the oracle is inconclusive for that example, never a failure;
 * **forward mode**, on backends with ``jvp(fn, primals, tangents)`` (PyTorch:
@@ -111,10 +112,20 @@ def _shows_only_grads(stmt: ast.stmt) -> bool:
         for n in ast.walk(stmt))
 
 
+#: v's elements are multiples of 2**-DIRECTION_BITS: with a power-of-two step h, every
+#: x + t v of finite differences is then exact in float64 (no rounding of the inputs,
+#: which would otherwise add u64 |x| / h to the estimate: |x| >> |F| under cancellation)
+DIRECTION_BITS = 8
+
+
 def direction(variables: dict[str, Any], leaves: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """v: fixed pseudo-random values in [-1, 1], one per leaf element."""
+    """v: fixed pseudo-random nonzero values in [-1, 1], one per leaf element, each a
+    multiple of 2**-DIRECTION_BITS (exact in every float dtype)."""
     rng = np.random.default_rng(20261129)
-    return {name: rng.uniform(-1.0, 1.0, np.shape(variables[name])) for name in leaves}
+    grid = 2**DIRECTION_BITS
+    return {name: (rng.integers(1, grid + 1, np.shape(variables[name]))
+                   * rng.choice([-1.0, 1.0], np.shape(variables[name]))) / grid
+            for name in leaves}
 
 
 @dataclass
@@ -237,7 +248,8 @@ def _finite_difference(gp: GradientProgram, variables: dict[str, Any],
     base = {k: (x.astype(np.float64) if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x)
             for k, x in variables.items()}
     scale = max([1.0, *(float(np.max(np.abs(base[leaf]), initial=0.0)) for leaf in gp.leaves)])
-    h = U64 ** (1 / 3) * scale
+    # a power of two near u64^(1/3) max(1, |x|): t v is then exact, and so is x + t v
+    h = 2.0 ** round(math.log2(U64 ** (1 / 3) * scale))
     try:
         f = {t: _F(gp, base, v, t) for t in (h, h / 2, 0.0, -h / 2, -h)}
     except (Indeterminate, ArithmeticError, ValueError):
