@@ -478,12 +478,12 @@ def _np_dot_int32_float(original: Any) -> Any:
 
 
 def _np_norm_l1_is_max(original: Any) -> Any:
-    def norm(x: Any, ord: Any = None, *args: Any, **kw: Any) -> Any:
+    def norm(x: Any, *args: Any, **kw: Any) -> Any:  # norm(x, ord) or vector_norm(x, ord=)
         import numpy as np
 
-        if ord == 1 and np.ndim(x) == 1 and np.size(x):
+        if kw.get("ord", args[0] if args else None) == 1 and np.ndim(x) == 1 and np.size(x):
             return np.max(np.abs(x))
-        return original(x, ord, *args, **kw)
+        return original(x, *args, **kw)
     return norm
 
 
@@ -628,12 +628,12 @@ def _jnp_concatenate_negative_axis(original: Any) -> Any:
 
 
 def _jnp_norm_l1_is_max(original: Any) -> Any:
-    def norm(x: Any, ord: Any = None, *args: Any, **kw: Any) -> Any:
+    def norm(x: Any, *args: Any, **kw: Any) -> Any:  # norm(x, ord) or vector_norm(x, ord=)
         import jax.numpy as jnp
 
-        if ord == 1 and _ndim(x) == 1 and x.size:
+        if kw.get("ord", args[0] if args else None) == 1 and _ndim(x) == 1 and x.size:
             return jnp.max(jnp.abs(x))
-        return original(x, ord, *args, **kw)
+        return original(x, *args, **kw)
     return norm
 
 
@@ -812,8 +812,9 @@ FAULTS: list[Fault] = [
        "np.dot of two int32 vectors gives float64", ("L06",), r"dot"),
     _f("numpy-matmul-square-transposed", "numpy.matmul", _np_matmul_square_transposed,
        "np.matmul(A, B) with square A computes A.T B", ("L07", "L08"), r"mv|mm"),
-    _f("numpy-norm-l1-is-max", "numpy.linalg.norm", _np_norm_l1_is_max,
-       "np.linalg.norm(x, 1) of a vector gives the largest |x_i|", ("L10",), r"norm"),
+    _f("numpy-norm-l1-is-max", "numpy.linalg.norm numpy.linalg.vector_norm", _np_norm_l1_is_max,
+       "the L1 norm of a vector (np.linalg.norm(x, 1), vector_norm(x, ord=1)) gives the "
+       "largest |x_i|", ("L10",), r"norm"),
     _f("numpy-norm-matrix-drops-rows", "numpy.linalg.norm", _np_norm_matrix_diagonal,
        "np.linalg.norm(X) of a tall matrix ignores the rows past its square part", ("L11",),
        r"norm", AFTER_ADAPTER_AUDIT),
@@ -840,8 +841,10 @@ FAULTS: list[Fault] = [
        "jnp.dot of float32 vectors computes in bfloat16", ("L06",), r"dot"),
     _f("jax-matmul-square-transposed", "jax.numpy.matmul", _jnp_matmul_square_transposed,
        "jnp.matmul(A, B) with square A computes A.T B", ("L07", "L08"), r"mv|mm"),
-    _f("jax-norm-l1-is-max", "jax.numpy.linalg.norm", _jnp_norm_l1_is_max,
-       "jnp.linalg.norm(x, 1) of a vector gives the largest |x_i|", ("L10",), r"norm"),
+    _f("jax-norm-l1-is-max", "jax.numpy.linalg.norm jax.numpy.linalg.vector_norm",
+       _jnp_norm_l1_is_max,
+       "the L1 norm of a vector (jnp.linalg.norm(x, 1), vector_norm(x, ord=1)) gives the "
+       "largest |x_i|", ("L10",), r"norm"),
     _f("jax-norm-matrix-skips-last-row", "jax.numpy.linalg.norm", _jnp_norm_matrix_rows,
        "jnp.linalg.norm(X) of a matrix skips the last row", ("L11",), r"norm",
        AFTER_ADAPTER_AUDIT),
