@@ -46,7 +46,7 @@ import jaxlib
 import numpy as np
 
 from adapters.functional_autograd import with_functional_autograd
-from adapters.protocol import DtypePolicy, NotApplicable, NotStageable
+from adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy, NotApplicable, NotStageable
 from adapters.registry import Unavailability
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -168,9 +168,12 @@ class JaxAdapter:
             return name
         return _NARROW.get(str(name), name)
 
-    def _dtype_keyword(self, name: str | None) -> dict[str, Any]:
-        """``dtype=`` only where the program names one: the library's default otherwise."""
-        return {} if name is None else {"dtype": self._dtype(name)}
+    def _dtype_keyword(self, name: DtypeArg) -> dict[str, Any]:
+        """``dtype=`` as the program wrote it (``dtype=None`` included); no keyword where
+        it wrote none, so that the library's own default is what runs."""
+        if name is NOT_GIVEN:
+            return {}
+        return {"dtype": None if name is None else self._dtype(name)}
 
     def stage(self, program: Callable[..., list[jax.Array]]) -> Callable[..., list[jax.Array]]:
         """A whole case program compiled as one function (``jax.jit``): one compilation
@@ -230,19 +233,19 @@ class JaxAdapter:
 
     # -- creation ----------------------------------------------------------
     @_scoped
-    def tensor(self, data: Any, dtype: str | None) -> jax.Array:
+    def tensor(self, data: Any, dtype: DtypeArg) -> jax.Array:
         return jnp.array(data, **self._dtype_keyword(dtype))
 
     @_scoped
-    def arange(self, end: float, dtype: str | None) -> jax.Array:
+    def arange(self, end: float, dtype: DtypeArg) -> jax.Array:
         return jnp.arange(end, **self._dtype_keyword(dtype))
 
     @_scoped
-    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> jax.Array:
+    def zeros(self, shape: tuple[int, ...], dtype: DtypeArg) -> jax.Array:
         return jnp.zeros(tuple(shape), **self._dtype_keyword(dtype))
 
     @_scoped
-    def ones(self, shape: tuple[int, ...], dtype: str | None) -> jax.Array:
+    def ones(self, shape: tuple[int, ...], dtype: DtypeArg) -> jax.Array:
         return jnp.ones(tuple(shape), **self._dtype_keyword(dtype))
 
     @_scoped

@@ -20,12 +20,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from adapters.protocol import DtypePolicy
+from adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
 
 
-def _dtype_keyword(name: str | None) -> dict[str, Any]:
-    """``dtype=`` only where the program names one: the library's default otherwise."""
-    return {} if name is None else {"dtype": name}
+def _dtype_keyword(dtype: DtypeArg) -> dict[str, Any]:
+    """``dtype=`` as the program wrote it (``dtype=None`` included); no keyword where it
+    wrote none, so that the library's own default is what runs."""
+    return {} if dtype is NOT_GIVEN else {"dtype": dtype}
 
 
 def _reduction(axis: int | None, keepdims: bool) -> dict[str, Any]:
@@ -82,16 +83,16 @@ class NumpyAdapter:
         return bool(value)
 
     # -- creation ----------------------------------------------------------
-    def tensor(self, data: Any, dtype: str | None) -> np.ndarray:
+    def tensor(self, data: Any, dtype: DtypeArg) -> np.ndarray:
         return np.array(data, **_dtype_keyword(dtype))
 
-    def arange(self, end: int | float, dtype: str | None) -> np.ndarray:
+    def arange(self, end: int | float, dtype: DtypeArg) -> np.ndarray:
         return np.arange(end, **_dtype_keyword(dtype))
 
-    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> np.ndarray:
+    def zeros(self, shape: tuple[int, ...], dtype: DtypeArg) -> np.ndarray:
         return np.zeros(shape, **_dtype_keyword(dtype))
 
-    def ones(self, shape: tuple[int, ...], dtype: str | None) -> np.ndarray:
+    def ones(self, shape: tuple[int, ...], dtype: DtypeArg) -> np.ndarray:
         return np.ones(shape, **_dtype_keyword(dtype))
 
     def zeros_like(self, x: np.ndarray) -> np.ndarray:

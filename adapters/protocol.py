@@ -31,9 +31,11 @@ would skip the library's matrix path); ``X.T`` is the library's transpose;
 ``A.sum(axis=0)`` its sum; ``y.detach()`` its ``detach`` or ``stop_gradient``.
 
 * Leave out what the notes leave out: ``torch.arange(12)`` is ``arange(12)``, not
-  ``arange(12, dtype=None)``; ``A.sum()`` is ``sum(A)``, not
-  ``sum(A, axis=None, keepdims=False)``.  A library's default is part of the call
-  under test.
+  ``arange(12, dtype=None)`` (the method gets ``dtype=NOT_GIVEN``); ``A.sum()`` is
+  ``sum(A)``, not ``sum(A, axis=None, keepdims=False)``.  A library's default is part
+  of the call under test.  And pass on what the program writes: a spec's
+  ``torch.zeros(3, dtype=None)`` gets ``dtype=None``, which the adapter passes on as
+  ``zeros(3, dtype=None)`` (the explicit None is a code path of its own).
 * Look the library's functions up when the method runs (``np.linalg.norm(x)``,
   not a reference kept from import time), so that whatever the library is at run
   time is what the suite sees.
@@ -63,10 +65,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from enum import Enum
+from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
 Tensor = Any  # the backend's own array type
 Key = Any  # an index: int, slice, Ellipsis, None or a tuple of those
+
+
+class NotGiven(Enum):
+    """The program wrote no ``dtype=`` (``torch.zeros(3)``): call the library without one."""
+
+    NOT_GIVEN = "not given"
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+#: the ``dtype`` of the creation methods, as the program wrote it: a dtype name
+#: (``"float32"``); ``None`` where it wrote ``dtype=None`` (pass ``dtype=None`` on: a
+#: library's explicit None is its own code path, and must give its default); or
+#: ``NOT_GIVEN`` where it wrote no ``dtype=`` (pass no ``dtype`` keyword at all)
+DtypeArg = str | None | NotGiven
 
 
 #: Every capability a spec may require.  An adapter lists the ones it has.
@@ -167,10 +184,10 @@ class Adapter(Protocol):
         """``bool(x)`` of a one-element tensor (``if`` / ``while`` on tensor values)."""
 
     # -- creation ----------------------------------------------------------
-    def tensor(self, data: Any, dtype: str | None) -> Tensor: ...
-    def arange(self, end: int | float, dtype: str | None) -> Tensor: ...
-    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> Tensor: ...
-    def ones(self, shape: tuple[int, ...], dtype: str | None) -> Tensor: ...
+    def tensor(self, data: Any, dtype: DtypeArg) -> Tensor: ...
+    def arange(self, end: int | float, dtype: DtypeArg) -> Tensor: ...
+    def zeros(self, shape: tuple[int, ...], dtype: DtypeArg) -> Tensor: ...
+    def ones(self, shape: tuple[int, ...], dtype: DtypeArg) -> Tensor: ...
     def zeros_like(self, x: Tensor) -> Tensor: ...
     def randn(self, shape: tuple[int, ...], seed: int) -> Tensor: ...
 

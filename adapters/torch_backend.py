@@ -26,15 +26,18 @@ import numpy as np
 import torch
 import torch.func
 
-from adapters.protocol import DtypePolicy
+from adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
 from adapters.registry import Unavailability
 
 
-def _dtype_keyword(name: str | None) -> dict[str, Any]:
-    """``dtype=`` as the program wrote it: ``"float32"`` -> ``{"dtype": torch.float32}``;
-    no dtype -> no keyword, so that the library's own default is what runs."""
-    if name is None:
+def _dtype_keyword(name: DtypeArg) -> dict[str, Any]:
+    """``dtype=`` as the program wrote it: ``"float32"`` -> ``{"dtype": torch.float32}``,
+    ``None`` -> ``{"dtype": None}``; no dtype -> no keyword, so that the library's own
+    default is what runs."""
+    if name is NOT_GIVEN:
         return {}
+    if name is None:
+        return {"dtype": None}
     dtype = getattr(torch, str(name), None)
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"torch has no dtype named {name!r}")
@@ -103,16 +106,16 @@ class TorchAdapter:
         return bool(value)
 
     # -- creation ----------------------------------------------------------
-    def tensor(self, data: Any, dtype: str | None) -> torch.Tensor:
+    def tensor(self, data: Any, dtype: DtypeArg) -> torch.Tensor:
         return torch.tensor(data, **_dtype_keyword(dtype), device=self.device)
 
-    def arange(self, end: float, dtype: str | None) -> torch.Tensor:
+    def arange(self, end: float, dtype: DtypeArg) -> torch.Tensor:
         return torch.arange(end, **_dtype_keyword(dtype), device=self.device)
 
-    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> torch.Tensor:
+    def zeros(self, shape: tuple[int, ...], dtype: DtypeArg) -> torch.Tensor:
         return torch.zeros(tuple(shape), **_dtype_keyword(dtype), device=self.device)
 
-    def ones(self, shape: tuple[int, ...], dtype: str | None) -> torch.Tensor:
+    def ones(self, shape: tuple[int, ...], dtype: DtypeArg) -> torch.Tensor:
         return torch.ones(tuple(shape), **_dtype_keyword(dtype), device=self.device)
 
     def zeros_like(self, x: torch.Tensor) -> torch.Tensor:

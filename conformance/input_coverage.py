@@ -6,6 +6,7 @@ inputs of the coverage model (conformance/strategies.py) that its claim needs?
 
 Draws only (no backend runs): for every generated case, hypothesis draws its ``given:``
 block as the suite does and the table counts, over those examples, the draws with a
+vector of two or more elements, a
 square matrix (sides >= 2), a non-square one, a negative axis, an axis longer than 3, a
 0-d array, a size-0 axis, a repeated value, a negative zero, and values of both signs.
 The draws approximate the suite's own (hypothesis derandomizes per test function).
@@ -28,7 +29,7 @@ from conformance.strategies import draw_all
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FEATURES = ("square", "non_square", "negative_axis", "long_axis", "zero_d", "size_0",
+FEATURES = ("vector", "square", "non_square", "negative_axis", "long_axis", "zero_d", "size_0",
             "repeated", "negative_zero", "both_signs")
 
 
@@ -63,6 +64,8 @@ def features(variables: dict[str, Any], axis_names: set[str]) -> set[str]:
         if not isinstance(value, np.ndarray):
             continue
         shape = value.shape
+        if len(shape) == 1 and shape[0] >= 2:
+            found.add("vector")
         if len(shape) == 2 and shape[0] == shape[1] >= 2:
             found.add("square")
         if len(shape) == 2 and shape[0] != shape[1] and min(shape) >= 2:

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.protocol import Adapter
+from adapters.protocol import NOT_GIVEN, Adapter, DtypeArg
 from conformance.hooks import AdapterHookError
 
 
@@ -53,8 +53,11 @@ def _shape_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[int, ...
     return tuple(args)
 
 
-def _dtype(kwargs: dict[str, Any]) -> str | None:
-    d = kwargs.pop("dtype", None)
+def _dtype(kwargs: dict[str, Any]) -> DtypeArg:
+    """``dtype=`` as the program wrote it: a dtype's name, None, or ``NOT_GIVEN``."""
+    if "dtype" not in kwargs:
+        return NOT_GIVEN
+    d = kwargs.pop("dtype")
     if d is None:
         return None
     if not isinstance(d, DtypeName):

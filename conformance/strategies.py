@@ -21,8 +21,9 @@ against it; ``python -m conformance.input_coverage`` measures every case's draws
   shape, only the values show it) and non-square ones (the same confusion changes
   the shape); axes longer than three (off-by-one in cumsum, slicing, vector tails).
   Each cell's draws are derandomized per test id and repeat earlier examples, so a
-  combination (a float32 square matrix) can be missed by one cell and not another:
-  square matrices are drawn in half the draws that allow them;
+  combination (a float32 square matrix, a vector of two or more elements) can be
+  missed by one cell and not another: the pool is drawn in strata, every allowed rank
+  equally often and, at rank 2, square and non-square matrices equally often;
 * axes (``axis_of``): every axis, negative ones included, each drawn within 100
   examples for the arrays that take an axis;
 * sizes drawn as integers (``shape: [n, k]``): equal and distinct, zero included;
@@ -145,21 +146,43 @@ SHAPE_COVERAGE: dict[str, str] = {
 UNBOUNDED_PROFILES = ("explore",)
 
 
+def _is_square(shape: tuple[int, ...]) -> bool:
+    return len(shape) == 2 and shape[0] == shape[1] >= 2
+
+
+def _rank_strata(pool: list[tuple[int, ...]]) -> list[list[tuple[int, ...]]]:
+    """The pool split by rank, simplest rank first; within rank 2, square and
+    non-square matrices weighted equally (each listed as often as the other kind has
+    members, so that sampling a stratum picks either kind half the time)."""
+    by_rank: dict[int, list[tuple[int, ...]]] = {}
+    for shape in pool:
+        by_rank.setdefault(len(shape), []).append(shape)
+    strata = []
+    for _, shapes in sorted(by_rank.items()):
+        squares = [s for s in shapes if _is_square(s)]
+        others = [s for s in shapes if not _is_square(s)]
+        balanced = others * len(squares) + squares * len(others) if squares and others else shapes
+        strata.append(balanced)
+    return strata
+
+
 def shapes_strategy(min_dims: int, max_dims: int, min_side: int,
                     max_side: int) -> st.SearchStrategy[tuple[int, ...]]:
-    """Array shapes within the bounds: from ``SHAPE_POOL`` in the deterministic profiles
-    (square matrices, where the bounds allow them, in half the draws), any shape in the
-    ``explore`` profile."""
+    """Array shapes within the bounds: from ``SHAPE_POOL`` in the deterministic profiles,
+    any shape in the ``explore`` profile.
+
+    From the pool, every allowed rank is drawn equally often, and at rank 2 square and
+    non-square matrices equally often (the coverage model's strata).  Sampling the
+    pool as one list let one kind of input starve another: with "half the draws
+    square" the L1-norm case drew a vector of two or more elements in few of its 100
+    examples, and with the pool alone the torch mean_axis cell drew no float square.
+    Hypothesis's derandomized draws repeat earlier examples, so each stratum needs a
+    share of the draws, not just a place in the pool."""
     pool = [s for s in SHAPE_POOL if min_dims <= len(s) <= max_dims
             and all(min_side <= n <= max_side for n in s)]
     if pool and settings.get_current_profile_name() not in UNBOUNDED_PROFILES:
-        squares = [s for s in pool if len(s) == 2 and s[0] == s[1] >= 2]
-        if squares and len(squares) < len(pool):
-            # half the draws square: hypothesis's derandomized draws repeat earlier
-            # examples, and with the pool alone the torch mean_axis cell drew no float
-            # square in 100 examples (a wrong axis on square input went unseen)
-            return st.one_of(st.sampled_from(pool), st.sampled_from(squares))
-        return st.sampled_from(pool)
+        strata = [st.sampled_from(stratum) for stratum in _rank_strata(pool)]
+        return st.one_of(*strata) if len(strata) > 1 else strata[0]
     return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
                             max_side=max_side)
 

@@ -16,6 +16,7 @@ import pytest
 from adapters import registry
 from adapters.protocol import (
     CAPABILITIES,
+    NOT_GIVEN,
     Adapter,
     Autograd,
     DtypePolicy,
@@ -248,13 +249,15 @@ def test_policy_defaults(name: str) -> None:
         assert (policy.default_int, policy.default_float) == (default_int, default_float)
         assert policy.int_float_promotion == "float_operand"
         assert policy.max_bits == (32 if name == "jax" else 64)
-        assert dtype_of(adapter, adapter.arange(3, None)) == default_int
-        assert dtype_of(adapter, adapter.tensor([1, 2], None)) == default_int
-        assert dtype_of(adapter, adapter.tensor([1.0], None)) == default_float
-        assert dtype_of(adapter, adapter.tensor(1.5, None)) == default_float
-        assert dtype_of(adapter, adapter.zeros((2,), None)) == default_float
-        assert dtype_of(adapter, adapter.ones((2,), None)) == default_float
-        assert dtype_of(adapter, adapter.arange(3.0, None)) == default_float
+        # no dtype= and dtype=None both mean the library's default
+        for given in (NOT_GIVEN, None):
+            assert dtype_of(adapter, adapter.arange(3, given)) == default_int
+            assert dtype_of(adapter, adapter.tensor([1, 2], given)) == default_int
+            assert dtype_of(adapter, adapter.tensor([1.0], given)) == default_float
+            assert dtype_of(adapter, adapter.tensor(1.5, given)) == default_float
+            assert dtype_of(adapter, adapter.zeros((2,), given)) == default_float
+            assert dtype_of(adapter, adapter.ones((2,), given)) == default_float
+            assert dtype_of(adapter, adapter.arange(3.0, given)) == default_float
         assert dtype_of(adapter, adapter.randn((2,), 0)) == default_float
         # int array op float32 array -> the float operand's dtype
         i32 = adapter.tensor([1, 2], "int32")
@@ -276,13 +279,13 @@ def test_jax_and_jax_x64_alternate_in_one_process() -> None:
         ):
             with adapter.context():
                 assert jax.config.jax_enable_x64 is adapter.x64
-                assert dtype_of(adapter, adapter.arange(5, None)) == default_int
-                assert dtype_of(adapter, adapter.tensor([1.0], None)) == default_float
-                total = adapter.sum(adapter.reshape(adapter.arange(20, None), (5, 4)), 0, False)
+                assert dtype_of(adapter, adapter.arange(5, NOT_GIVEN)) == default_int
+                assert dtype_of(adapter, adapter.tensor([1.0], NOT_GIVEN)) == default_float
+                total = adapter.sum(adapter.reshape(adapter.arange(20, NOT_GIVEN), (5, 4)), 0, False)
                 assert host(adapter, total).tolist() == [40, 45, 50, 55]
                 assert dtype_of(adapter, adapter.from_host(np.ones(2))) == default_float
             # the methods keep their mode even outside the context ...
-            assert dtype_of(adapter, adapter.arange(5, None)) == default_int
+            assert dtype_of(adapter, adapter.arange(5, NOT_GIVEN)) == default_int
             # ... and the global flag is never touched
             assert jax.config.jax_enable_x64 is global_flag
 
@@ -291,7 +294,7 @@ def test_jax_context_turns_x64_off_inside_an_x64_context() -> None:
     pytest.importorskip("jax")
     plain, x64 = _make("jax"), _make("jax-x64")
     with x64.context(), plain.context():
-        assert dtype_of(plain, plain.arange(3, None)) == "int32"
+        assert dtype_of(plain, plain.arange(3, NOT_GIVEN)) == "int32"
         assert dtype_of(plain, plain.tensor([1, 2], "int64")) == "int32"
     with plain.context(), x64.context():
         assert dtype_of(x64, x64.tensor([1, 2], "int64")) == "int64"
@@ -307,7 +310,7 @@ def test_jax_contexts_override_the_global_flag() -> None:
         for flag in (True, False):
             jax.config.update("jax_enable_x64", flag)
             with plain.context():
-                assert dtype_of(plain, plain.arange(3, None)) == "int32"
+                assert dtype_of(plain, plain.arange(3, NOT_GIVEN)) == "int32"
                 assert dtype_of(plain, plain.from_host(np.zeros(2))) == "float32"
             with x64.context():
                 assert dtype_of(x64, x64.arange(3, None)) == "int64"
@@ -488,8 +491,9 @@ def test_an_explicit_p_is_the_librarys_entrywise_norm(name: str,
 @pytest.mark.parametrize("name", ALL_BACKENDS)
 def test_defaults_the_notes_leave_out_are_left_to_the_library(
         name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """torch.arange(12) and A.sum() as written: no dtype=None, axis=None or keepdims=False
-    (a library whose default differs from its explicit None must be seen)."""
+    """torch.arange(12) and A.sum() as written: no dtype=None, axis=None or keepdims=False;
+    torch.zeros(3, dtype=None) as written too (a library whose default differs from its
+    explicit None must be seen, on either spelling)."""
     lib = _library(name)
     calls: list[dict[str, Any]] = []
 
@@ -504,15 +508,19 @@ def test_defaults_the_notes_leave_out_are_left_to_the_library(
     for owner, function in [(lib, "arange"), (lib, "zeros"), (lib, "ones"), (sum_owner, "sum")]:
         monkeypatch.setattr(owner, function, recording(getattr(owner, function)))
     with _inside(adapter):
-        x = adapter.arange(6, None)
-        adapter.zeros((2, 3), None)
-        adapter.ones((2, 3), None)
+        x = adapter.arange(6, NOT_GIVEN)
+        adapter.zeros((2, 3), NOT_GIVEN)
+        adapter.ones((2, 3), NOT_GIVEN)
         adapter.sum(x, None, False)
         adapter.sum(x, 0, False)
         adapter.sum(x, 0, True)
+        # ... and what the program writes is passed on: torch.zeros(3, dtype=None)
+        adapter.arange(6, None)
+        adapter.zeros((2, 3), None)
     device = {"device"} if name == "torch" else set()
     assert [set(c) - device for c in calls] == [set(), set(), set(), set(), {"axis"},
-                                                {"axis", "keepdims"}]
+                                                {"axis", "keepdims"}, {"dtype"}, {"dtype"}]
+    assert calls[-1]["dtype"] is None and calls[-2]["dtype"] is None
 
 
 def test_torch_reductions_are_the_notes_tensor_methods(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -69,6 +69,8 @@ NEEDS: dict[str, set[str]] = {
     "tensors/elementwise/same_dtype": {"negative_zero", "repeated", "both_signs"},
     "calculus/scalar_by_vector/abs_at_its_kink": {"negative_zero"},
     "tensors/indexing/any_index": {"long_axis"},
+    # an L1 norm that is the largest |x_i| is right on one element: only vectors show it
+    "linear_algebra/norms/vectors": {"vector", "negative_zero", "both_signs"},
 }
 
 

@@ -42,6 +42,7 @@ NEEDS = {"torch": pytest.mark.skipif(torch is None, reason="torch is not install
 FAST = [
     "numpy-cumsum-negative-axis-reversed", "numpy-sum-float32-in-float16",
     "numpy-add-broadcasts-first-element", "numpy-mean-int-gives-int",
+    "numpy-zeros-dtype-none-int", "numpy-norm-l1-is-max",
     "torch-cumsum-exclusive", "torch-sum-drops-keepdim", "torch-mean-square-other-axis",
     "torch-add-broadcasts-first-element", "torch-backward-overwrites",
     "torch-detach-returns-self", "torch-backward-seed-1.001", "torch-mul-tape-truncated",

@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
+from adapters.protocol import DOCUMENTED_POLICY, NOT_GIVEN, DtypeArg, DtypePolicy
 from adapters.reference import autograd, ops
 from adapters.reference.dtypes import SMALLEST_NORMAL, narrowed
 from adapters.reference.tensor import Tensor
 
 Scalar = bool | int | float
+
+
+def _named(dtype: DtypeArg) -> str | None:
+    """The dtype the program named, or None for the policy's default (``dtype=None`` and
+    no ``dtype=`` both mean the default)."""
+    return None if dtype is NOT_GIVEN else dtype
 
 
 class ReferenceAdapter:
@@ -71,17 +77,17 @@ class ReferenceAdapter:
         return bool(value.values[0])
 
     # -- creation ----------------------------------------------------------
-    def tensor(self, data: Any, dtype: str | None) -> Tensor:
-        return ops.tensor(data, dtype, self.policy)
+    def tensor(self, data: Any, dtype: DtypeArg) -> Tensor:
+        return ops.tensor(data, _named(dtype), self.policy)
 
-    def arange(self, end: int | float, dtype: str | None) -> Tensor:
-        return ops.arange(end, dtype, self.policy)
+    def arange(self, end: int | float, dtype: DtypeArg) -> Tensor:
+        return ops.arange(end, _named(dtype), self.policy)
 
-    def zeros(self, shape: tuple[int, ...], dtype: str | None) -> Tensor:
-        return ops.full(shape, 0, dtype, self.policy)
+    def zeros(self, shape: tuple[int, ...], dtype: DtypeArg) -> Tensor:
+        return ops.full(shape, 0, _named(dtype), self.policy)
 
-    def ones(self, shape: tuple[int, ...], dtype: str | None) -> Tensor:
-        return ops.full(shape, 1, dtype, self.policy)
+    def ones(self, shape: tuple[int, ...], dtype: DtypeArg) -> Tensor:
+        return ops.full(shape, 1, _named(dtype), self.policy)
 
     def zeros_like(self, x: Tensor) -> Tensor:
         return ops.full(x.shape, 0, x.dtype, self.policy)
