@@ -404,9 +404,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _CONFIG = session.config
 
 
+def _runs_cells(config: pytest.Config) -> bool:
+    """False in xdist workers (the controller reports) and under ``--collect-only``
+    (nothing runs: no outcome is missing, and the last run's report stays)."""
+    return not hasattr(config, "workerinput") and not config.option.collectonly
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    if hasattr(config, "workerinput"):
+    if not _runs_cells(config):
         return
     s = session_of(config)
     run = completeness.run_fields(config, session, exitstatus, s.records,
@@ -437,7 +443,7 @@ def _adapter_problems(s: Session) -> list[str]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
+    if not _runs_cells(config):
         return
     s = session_of(config)
     partial = completeness.summary_line(completeness.last_fields(config))

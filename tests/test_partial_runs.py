@@ -108,3 +108,22 @@ def test_merge_keeps_the_partial_flag(full: dict[str, Any]) -> None:
     assert "interrupted (Ctrl-C)" in merged["run"]["incomplete_reason"]
     # a later run that has the missing cell completes the merge
     assert merge([partial, full])["run"]["complete"] is True
+
+
+def test_collect_only_lists_the_cells_and_leaves_the_last_report_alone(
+    pytester: pytest.Pytester, three_specs: Path  # noqa: F811
+) -> None:
+    """``--collect-only`` runs nothing: no "PARTIAL RUN" line, exit 0, and the previous
+    run's report is not overwritten by an empty partial one."""
+    from tests.test_suite_runs import run_suite
+
+    reports = pytester.path / "reports"
+    reports.mkdir()
+    (reports / "results.json").write_text('{"previous": "run"}', encoding="utf-8")
+    result, _ = run_suite(pytester, three_specs, "--backend", "reference", "--collect-only",
+                          "-q")
+    out = result.stdout.str()
+    assert result.ret == 0, out
+    assert "test_case[tensors/cumsum/any_axis-reference]" in out
+    assert "PARTIAL RUN" not in out
+    assert (reports / "results.json").read_text(encoding="utf-8") == '{"previous": "run"}'
