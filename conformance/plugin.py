@@ -25,6 +25,7 @@ from hypothesis import settings
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
 from conformance import divergences, engine, results
+from conformance.differentiation import GradientCheck, gradient_check
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
@@ -37,7 +38,7 @@ class Cell:
     """One spec item (a literal example or a generated case) on one backend."""
 
     spec: Spec
-    item: Example | Case
+    item: Example | Case | GradientCheck
     backend: str
 
     def __repr__(self) -> str:
@@ -52,7 +53,15 @@ class Cell:
 
     @property
     def kind(self) -> str:
+        if isinstance(self.item, GradientCheck):
+            return "gradient"
         return "example" if isinstance(self.item, Example) else "generated"
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """A gradient cell checks differentiation's claims, not its case's (a library
+        without autograd keeps its forward results)."""
+        return self.item.claims if isinstance(self.item, GradientCheck) else self.spec.claims
 
 
 @dataclass
@@ -147,10 +156,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     s = session_of(metafunc.config)
     want = Example if metafunc.function.__name__ == "test_example" else Case
+    items = {spec.id: [item for item in (*spec.examples, *spec.cases) if isinstance(item, want)]
+             for spec in s.specs}
+    if metafunc.function.__name__ == "test_gradient":
+        items = {k: [g for c in v if (g := gradient_check(c)) is not None]  # type: ignore[arg-type]
+                 for k, v in items.items()}
     cells = [Cell(spec, item, backend)
-             for spec in s.specs
-             for item in (*spec.examples, *spec.cases) if isinstance(item, want)
-             for backend in s.backends]
+             for spec in s.specs for item in items[spec.id] for backend in s.backends]
     metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
 
 
@@ -185,7 +197,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     cell = _cell(item)
     if cell is not None:
         session_of(item.config).runs[cell.id] = CellRun()
-        item.user_properties.append(("claims", ",".join(cell.spec.claims)))
+        item.user_properties.append(("claims", ",".join(cell.claims)))
         item.user_properties.append(("backend", cell.backend))
 
 

@@ -32,7 +32,7 @@ def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | Non
         "case": cell.item.id,
         "kind": cell.kind,
         "title": cell.spec.title,
-        "claims": list(cell.spec.claims),
+        "claims": list(cell.claims),
         "backend": cell.backend,
         "outcome": outcome,
         "reason": reason,

@@ -1,4 +1,4 @@
-"""The two test functions every spec is fed into (parametrized by plugin.py)."""
+"""The test functions every spec is fed into (parametrized by plugin.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import engine
+from conformance import differentiation, engine
+from conformance.differentiation import GradientCheck
 from conformance.plugin import Cell, adapter_for, entries_for, run_of
 from conformance.spec import Case, Example
 from conformance.strategies import draw_all
@@ -33,3 +34,12 @@ def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -
     seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
     engine.run_case_example(cell.spec, case, adapter, variables, seed,
                             entries_for(request.config, cell), run_of(request.config, cell))
+
+
+def test_gradient(cell: Cell, request: pytest.FixtureRequest) -> None:
+    """A generated case, differentiated: its leaves' gradients against the reference's
+    tape, finite differences and forward mode (conformance/differentiation.py)."""
+    adapter = adapter_for(request.config, cell)
+    assert isinstance(cell.item, GradientCheck)
+    differentiation.run_cell(cell.spec, cell.item, adapter, entries_for(request.config, cell),
+                             run_of(request.config, cell))

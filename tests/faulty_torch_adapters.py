@@ -122,3 +122,81 @@ class TapeDropsLongChains(TorchAdapter):
         if isinstance(out, torch.Tensor) and out.requires_grad:
             out._chain = depth  # type: ignore[attr-defined]
         return out
+
+
+# -- wrong backward passes, forward values unchanged ---------------------------------------
+def with_backward(original: Any, wrong: Any) -> Any:
+    """``original`` as a torch.autograd.Function whose backward is ``wrong(g, x, out, *args)``
+    (the gradient of x): the values every forward check sees are the library's own."""
+    class WrongBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: torch.Tensor, *args: Any) -> torch.Tensor:
+            out = original(x, *args)
+            ctx.save_for_backward(x, out)
+            ctx.args = args
+            return out  # type: ignore[no-any-return]
+
+        @staticmethod
+        def backward(ctx: Any, g: torch.Tensor) -> Any:
+            x, out = ctx.saved_tensors
+            return (wrong(g, x, out, *ctx.args), *(None for _ in ctx.args))
+
+    return WrongBackward.apply
+
+
+class CumsumBackwardForward(_PatchedTorch):
+    """torch.cumsum whose backward accumulates g in the forward direction (cumsum(g)
+    instead of the reversed running sum)."""
+
+    name = "torch-cumsum-backward-wrong"
+    target = "cumsum"
+
+    @staticmethod
+    def fault(original: Any) -> Any:
+        wrong = with_backward(lambda x, dim: original(x, dim=dim),
+                              lambda g, x, out, dim: g.cumsum(dim))
+        return lambda x, dim, **kw: wrong(x, dim)
+
+
+class ExpBackwardUsesInput(_PatchedTorch):
+    """torch.exp whose backward multiplies by the input instead of the output."""
+
+    name = "torch-exp-backward-wrong"
+    target = "exp"
+
+    @staticmethod
+    def fault(original: Any) -> Any:
+        return with_backward(original, lambda g, x, out: g * x)
+
+
+class ScalarMulBackwardDropsScalar(_PatchedTorch):
+    """Tensor * Python number (and number * Tensor) whose backward forgets the number:
+    d(a u) = du instead of a du."""
+
+    name = "torch-scalar-mul-backward-wrong"
+
+    def context(self) -> contextlib.AbstractContextManager[Any]:
+        stack = contextlib.ExitStack()
+        for method in ("__mul__", "__rmul__"):
+            stack.enter_context(patched(torch.Tensor, method, self.fault))
+        return stack
+
+    @staticmethod
+    def fault(original: Any) -> Any:
+        wrong = with_backward(original, lambda g, x, out, a: g)
+
+        def mul(x: Any, y: Any) -> Any:
+            if isinstance(y, int | float) and not isinstance(y, bool):
+                return wrong(x, y)
+            return original(x, y)
+        return mul
+
+
+def control(fault: type[TorchAdapter]) -> type[TorchAdapter]:
+    """PyTorch as it is, under the faulty backend's name: the same run must pass."""
+    return type(f"{fault.__name__}Control", (TorchAdapter,), {"name": fault.name})
+
+
+CumsumBackwardForwardControl = control(CumsumBackwardForward)
+ExpBackwardUsesInputControl = control(ExpBackwardUsesInput)
+ScalarMulBackwardDropsScalarControl = control(ScalarMulBackwardDropsScalar)
