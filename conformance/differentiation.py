@@ -152,7 +152,7 @@ def _claims(program: Program, candidates: tuple[str, ...]) -> tuple[str, ...]:
 def _write_targets(program: Program) -> set[str]:
     out = set()
     for node in ast.walk(program.tree):
-        target = None
+        target: ast.expr | None = None
         if isinstance(node, ast.AugAssign):
             target = node.target
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):

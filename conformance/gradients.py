@@ -138,6 +138,8 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
     if any(not isinstance(variables.get(leaf), np.ndarray) for leaf in gp.leaves):
         return result
     v = direction(variables, gp.leaves)
+    if not any(np.size(v[leaf]) for leaf in gp.leaves):
+        return result  # no element to differentiate by (forward mode may still say NaN)
     along = math.fsum(float(np.sum(np.asarray(g.value, dtype=np.float64) * v[leaf]))
                       for leaf, g in grads.items() if g is not None)
     bound = _bound(gp, ref, v)

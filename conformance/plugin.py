@@ -156,10 +156,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     s = session_of(metafunc.config)
     want = Example if metafunc.function.__name__ == "test_example" else Case
-    items = {spec.id: [item for item in (*spec.examples, *spec.cases) if isinstance(item, want)]
-             for spec in s.specs}
+    items: dict[str, list[Example | Case | GradientCheck]] = {
+        spec.id: [item for item in (*spec.examples, *spec.cases) if isinstance(item, want)]
+        for spec in s.specs}
     if metafunc.function.__name__ == "test_gradient":
-        items = {k: [g for c in v if (g := gradient_check(c)) is not None]  # type: ignore[arg-type]
+        items = {k: [g for c in v if isinstance(c, Case) and (g := gradient_check(c)) is not None]
                  for k, v in items.items()}
     cells = [Cell(spec, item, backend)
              for spec in s.specs for item in items[spec.id] for backend in s.backends]
