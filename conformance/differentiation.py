@@ -64,7 +64,7 @@ from conformance.spec import Case, Spec
 from conformance.strategies import Draw, build, draw_all
 
 #: the share of the profile's examples a gradient cell runs (measured: see README)
-SHARE = 0.25
+SHARE = 0.1
 MIN_EXAMPLES = 5
 FLOAT_DTYPES = ("float32", "float64")
 #: cotangent values: exact in every float dtype, never 0, simplest first (shrinking)
