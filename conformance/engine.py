@@ -53,6 +53,8 @@ class CellRun:
     staged: int = 0
     #: examples whose gradients each independent oracle checked (gradients.py)
     oracles: Counter[str] = field(default_factory=Counter)
+    #: the last example's gradient along v by each oracle (gradients.py), for failures
+    along: dict[str, float | None] = field(default_factory=dict)
     observed: Counter[str] = field(default_factory=Counter)
     conformed: Counter[str] = field(default_factory=Counter)
 
@@ -298,6 +300,7 @@ def _gradient_oracles(case: Case, adapter: Adapter, variables: dict[str, Any],
         inputs = None if _is_oracle(adapter) else _inputs(adapter, variables)
         found = gradients.check(gp, adapter, variables, got, ref, inputs)
     run.oracles.update(found.checked)
+    run.along = found.along
     return found.mismatches
 
 

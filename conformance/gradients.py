@@ -33,7 +33,7 @@ import ast
 import functools
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -134,6 +134,8 @@ class GradientOracles:
 
     mismatches: list[Mismatch]
     checked: Counter[str]
+    #: d(output) along v by each source, None where inconclusive (shown with a failure)
+    along: dict[str, float | None] = field(default_factory=dict)
 
 
 def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
@@ -148,11 +150,22 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
     if any(not isinstance(variables.get(leaf), np.ndarray) for leaf in gp.leaves):
         return result
     v = direction(variables, gp.leaves)
+    if not any(np.size(v[leaf]) for leaf in gp.leaves):
+        return result  # no element to differentiate by (forward mode may still say NaN)
     along = math.fsum(float(np.sum(np.asarray(g.value, dtype=np.float64) * v[leaf]))
                       for leaf, g in grads.items() if g is not None)
     bound = _bound(gp, ref, v)
+    result.along[f"{adapter.name} reverse mode (x.grad)"] = along
+    ref_grads = [ref.get(f"{leaf}.grad") for leaf in gp.leaves]
+    if all(r is not None and r.kind == "tensor" for r in ref_grads):
+        result.along["reference tape"] = math.fsum(
+            float(np.sum(np.asarray(r.value, dtype=np.float64) * v[leaf]))  # type: ignore[union-attr]
+            for leaf, r in zip(gp.leaves, ref_grads, strict=True))
+    if not math.isfinite(bound):  # the reference leaves some gradient element unchecked
+        return result
 
     fd = _finite_difference(gp, variables, v)
+    result.along["finite differences (float64)"] = None if fd is None else fd[0]
     if fd is not None:
         estimate, error = fd
         allowed = bound + 2 * error + 4 * U64 * abs(along)
@@ -164,6 +177,7 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
     jvp = getattr(adapter, "jvp", None)
     if jvp is not None and inputs is not None:
         tangent = _forward_mode(gp, adapter, jvp, inputs, v)
+        result.along[f"forward mode ({adapter.name} jvp)"] = tangent
         if tangent is not None:
             dtype = next(iter(grads.values())).dtype  # type: ignore[union-attr]
             u = np.finfo(np.dtype(dtype)).eps / 2
@@ -247,6 +261,8 @@ def _finite_difference(gp: GradientProgram, variables: dict[str, Any],
     """(estimate, error) of dF along v, or None where F is not smooth or not computable."""
     base = {k: (x.astype(np.float64) if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x)
             for k, x in variables.items()}
+    if not all(np.all(np.isfinite(base[leaf])) for leaf in gp.leaves):
+        return None  # no derivative at an infinite or NaN point: inconclusive
     scale = max([1.0, *(float(np.max(np.abs(base[leaf]), initial=0.0)) for leaf in gp.leaves)])
     # a power of two near u64^(1/3) max(1, |x|): t v is then exact, and so is x + t v
     h = 2.0 ** round(math.log2(U64 ** (1 / 3) * scale))

@@ -27,6 +27,7 @@ from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
 from adapters.registry import Unavailable
 from conformance import completeness, divergences, engine, hooks, isolation, results
+from conformance.differentiation import GradientCheck, gradient_check
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.program import ProgramError
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
@@ -40,7 +41,7 @@ class Cell:
     """One spec item (a literal example or a generated case) on one backend."""
 
     spec: Spec
-    item: Example | Case
+    item: Example | Case | GradientCheck
     backend: str
 
     def __repr__(self) -> str:
@@ -55,7 +56,18 @@ class Cell:
 
     @property
     def kind(self) -> str:
+        if isinstance(self.item, GradientCheck):
+            return "gradient"
         return "example" if isinstance(self.item, Example) else "generated"
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """The claims the cell checks: a case's or example's own list (default: its
+        spec's); a gradient cell checks differentiation's claims, not its case's (a
+        library without autograd keeps its forward results)."""
+        if isinstance(self.item, GradientCheck):
+            return self.item.claims
+        return self.item.claims or self.spec.claims
 
 
 @dataclass
@@ -191,15 +203,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cell" not in metafunc.fixturenames:
         return
-    want = Example if metafunc.function.__name__ == "test_example" else Case
-    cells = [c for c in all_cells(session_of(metafunc.config)) if isinstance(c.item, want)]
+    kind = TEST_FUNCTIONS[metafunc.function.__name__]
+    cells = [c for c in all_cells(session_of(metafunc.config)) if c.kind == kind]
     metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
 
 
+#: the test function that runs each kind of cell (conformance/test_conformance.py)
+TEST_FUNCTIONS = {"test_example": "example", "test_case": "generated",
+                  "test_gradient": "gradient"}
+
+
 def all_cells(s: Session) -> list[Cell]:
+    """Every selected cell: each literal example, generated case and gradient check
+    (a generated case differentiated) on each backend."""
     cells = []
     for spec in s.specs:
-        items: tuple[Example | Case, ...] = (*spec.examples, *spec.cases)
+        gradients = [g for c in spec.cases if (g := gradient_check(c)) is not None]
+        items: tuple[Example | Case | GradientCheck, ...] = (
+            *spec.examples, *spec.cases, *gradients)
         cells += [Cell(spec, item, backend) for item in items for backend in s.backends]
     return cells
 
@@ -207,9 +228,9 @@ def all_cells(s: Session) -> list[Cell]:
 def cell_for_nodeid(config: pytest.Config, nodeid: str) -> Cell | None:
     """The cell a test id such as ``...::test_case[tensors/cumsum/any_axis-numpy]`` runs."""
     if _NODEIDS_KEY not in config.stash:
+        function = {kind: name for name, kind in TEST_FUNCTIONS.items()}
         config.stash[_NODEIDS_KEY] = {
-            f"{'test_example' if c.kind == 'example' else 'test_case'}[{c.id}]": c
-            for c in all_cells(session_of(config))}
+            f"{function[c.kind]}[{c.id}]": c for c in all_cells(session_of(config))}
     return config.stash[_NODEIDS_KEY].get(nodeid.rpartition("::")[2])
 
 
@@ -263,7 +284,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     cell = _cell(item)
     if cell is not None:
         session_of(item.config).runs[cell.id] = CellRun()
-        item.user_properties.append(("claims", ",".join(cell.item.claims or cell.spec.claims)))
+        item.user_properties.append(("claims", ",".join(cell.claims)))
         item.user_properties.append(("backend", cell.backend))
 
 
@@ -329,6 +350,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         elif reason := functional_reason(s.backends[cell.backend], cell.item.needs,
                                          cell.item.operations):
             outcome = "functional"
+        elif run.examples == 0 and isinstance(cell.item, GradientCheck):
+            outcome, reason = "not_applicable", cell.item.nothing_to_differentiate(run)
+            report.outcome, report.longrepr = "skipped", (str(item.path), 0,
+                                                          f"not applicable: {reason}")
         elif run.examples == 0:
             outcome = "fail"
             failure = {"message": "no example was run: a pass that checked nothing",

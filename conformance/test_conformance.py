@@ -1,12 +1,13 @@
-"""The two test functions every spec is fed into (parametrized by plugin.py)."""
+"""The test functions every spec is fed into (parametrized by plugin.py)."""
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance import engine, isolation
+from conformance import differentiation, engine, isolation
+from conformance.differentiation import GradientCheck
 from conformance.plugin import Cell, adapter_for, entries_for, run_of
 from conformance.spec import Case, Example
 from conformance.strategies import draw_all
@@ -34,3 +35,19 @@ def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -
     isolation.record_example(cell, variables, seed, run_of(request.config, cell).examples)
     engine.run_case_example(cell.spec, case, adapter, variables, seed,
                             entries_for(request.config, cell), run_of(request.config, cell))
+
+
+@settings(max_examples=differentiation.examples_per_cell())
+@given(data=st.data())
+def test_gradient(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -> None:
+    """A generated case, differentiated: its leaves' gradients against the reference's
+    tape, finite differences and forward mode (conformance/differentiation.py).  A
+    share of the profile's examples (``differentiation.SHARE``)."""
+    adapter = adapter_for(request.config, cell)
+    check = cell.item
+    assert isinstance(check, GradientCheck)
+    run = run_of(request.config, cell)
+    variables = draw_all(data, check.given)
+    isolation.record_example(cell, variables, 0, run.examples)
+    differentiation.run_example(cell.spec, check, adapter, data, variables,
+                                entries_for(request.config, cell), run)
