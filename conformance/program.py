@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.protocol import Adapter
+from adapters.protocol import Adapter, NotApplicable
 from conformance.hooks import AdapterHookError
 
 
@@ -360,6 +360,12 @@ class Interpreter:
                 raise ProgramError("return outside a function") from None
             except (ProgramError, KeyboardInterrupt, AdapterHookError):
                 raise
+            except AttributeError as exc:
+                if exc.obj is self.adapter and exc.name:  # an adapter method left out
+                    raise NotApplicable(f"needs adapter method {exc.name}(): {self.adapter.name} "
+                                        "does not implement it (see adapters/protocol.py)") from exc
+                outputs[text] = snapshot(Raised(exc, text))
+                break
             except Exception as exc:  # the backend's own error is a result
                 if type(exc).__name__ == "Indeterminate":
                     raise
