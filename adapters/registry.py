@@ -93,7 +93,7 @@ def _resolve(target: str) -> Any:
     if not module_part or not attr:
         raise AdapterError(
             f"--backend {target!r}: expected a built-in name ({', '.join(BUILTIN)}), "
-            "'package.module:Class' or 'path/to/file.py:Class'"
+            "'array-api:MODULE', 'package.module:Class' or 'path/to/file.py:Class'"
         )
     if module_part.endswith(".py") or "/" in module_part:
         factory = _import_from_file(Path(module_part), attr)

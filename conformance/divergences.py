@@ -148,8 +148,14 @@ def _load_file(path: Path, specs: list[Spec], seen: dict[str, str]) -> list[Dive
                     key=lambda e: list(map(str, e.path)))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path)
-        raise SpecError(path, where, best.message)
+        at = list(best.absolute_path)
+        message = best.message
+        if len(at) >= 2 and at[1] == "backend":  # a string or a list: say both, not oneOf's words
+            at = at[:2]
+            message = ("expected a backend name or a list of backend names, got "
+                       f"{data[at[0]]['backend']!r}")
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at)
+        raise SpecError(path, where, message)
     by_id = {s.id: s for s in specs}
     entries = []
     for i, raw in enumerate(data):
