@@ -9,8 +9,8 @@ AttributeError in the middle of a run).  ``python -m conformance.claims --backen
 lists the same verdicts for every claim.
 
 The reading is conservative where the code alone cannot tell a tensor from a Python
-value: ``a + b`` needs ``add`` even if both are ints at run time (the shape arithmetic of
-``X.shape[0]`` is recognised as Python's).
+value: ``a + b`` needs ``add`` even if both are ints at run time (arithmetic on
+constants, ``X.shape[0]``, ``len(X)`` and ``X.numel()`` is recognised as Python's).
 """
 
 from __future__ import annotations
@@ -29,8 +29,21 @@ _BUILTIN_METHOD = {"len": "length", "abs": "abs"}
 
 
 def _python_value(node: ast.expr) -> bool:
-    """``X.shape`` (and ``X.shape[0]``): a tuple of ints, never a tensor."""
-    return isinstance(node, ast.Attribute) and node.attr == "shape"
+    """A Python value whatever the backend: a constant, ``X.shape``, ``X.shape[0]``,
+    ``len(X)``, ``X.numel()`` and arithmetic on those."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.Attribute):
+        return node.attr == "shape"
+    if isinstance(node, ast.Subscript):
+        return _python_value(node.value)
+    if isinstance(node, ast.Call):
+        func = node.func
+        return ((isinstance(func, ast.Name) and func.id == "len")
+                or (isinstance(func, ast.Attribute) and func.attr == "numel"))
+    if isinstance(node, ast.BinOp):
+        return _python_value(node.left) and _python_value(node.right)
+    return False
 
 
 def methods(program: Program) -> dict[str, str]:
@@ -60,9 +73,10 @@ def methods(program: Program) -> dict[str, str]:
             if not (_python_value(node.left) and _python_value(node.right)):
                 need(_BINOPS[type(node.op)], node)
         elif isinstance(node, ast.Compare) and type(node.ops[0]) in _CMPOPS:
-            need(_CMPOPS[type(node.ops[0])], node)
+            if not (_python_value(node.left) and _python_value(node.comparators[0])):
+                need(_CMPOPS[type(node.ops[0])], node)
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            if not isinstance(node.operand, ast.Constant):
+            if not _python_value(node.operand):
                 need("neg", node)
         elif isinstance(node, ast.Subscript):
             if isinstance(node.ctx, ast.Store):
