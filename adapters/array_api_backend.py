@@ -68,6 +68,8 @@ def _dtype_name(dtype: Any) -> str:
 
 
 class ArrayApiAdapter:
+    #: a subclass names itself; ``array-api:MODULE`` otherwise
+    name: ClassVar[str] = "array-api"
     capabilities: ClassVar[frozenset[str]] = frozenset()
     missing: ClassVar[dict[str, str]] = {
         "in_place": "the Array API standard does not guarantee that arrays are mutable, nor "
@@ -78,12 +80,16 @@ class ArrayApiAdapter:
         "compile": "the Array API standard has no compiler for whole programs",
     }
     namespace: ClassVar[str] = "xp"
+    #: a subclass may set it; ``import MODULE as xp`` otherwise
+    imports: ClassVar[str] = ""
     spelling: ClassVar[dict[str, str]] = SPELLING
 
     def __init__(self, module: str) -> None:
         self.module = module
-        self.name = f"array-api:{module}"  # type: ignore[misc]
-        self.imports = f"import {module} as xp"  # type: ignore[misc]
+        if type(self).name == ArrayApiAdapter.name:
+            self.name = f"array-api:{module}"  # type: ignore[misc]
+        if not type(self).imports:
+            self.imports = f"import {module} as xp"  # type: ignore[misc]
         xp = importlib.import_module(module)
         if not hasattr(xp, "__array_api_version__") or not hasattr(xp, "__array_namespace_info__"):
             raise NotArrayApi(f"module {module!r} is not an Array API namespace (it has no "

@@ -139,11 +139,13 @@ def _array_api(name: str) -> Adapter | Unavailable:
 
     module = name.removeprefix(ARRAY_API_PREFIX)
     try:
-        return ArrayApiAdapter(module)
+        # it leaves out what the standard lacks (setitem, iadd, randn): not a full Adapter
+        adapter: Adapter = ArrayApiAdapter(module)  # type: ignore[assignment]
     except ModuleNotFoundError as exc:
         return Unavailable(name, f"{exc.name or module} is not installed ({exc})")
     except NotArrayApi as exc:
         raise AdapterError(f"--backend {name!r}: {exc}") from None
+    return adapter
 
 
 def _broken(name: str, target: str, factory: Any, exc: Exception) -> Broken:

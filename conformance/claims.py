@@ -47,7 +47,7 @@ def verdict(spec: Spec, item: Example | Case, backend: Adapter | Unavailable,
             reg: divergences.Registry, name: str) -> Verdict:
     kind = "example" if isinstance(item, Example) else "generated"
     if isinstance(backend, registry.Broken):
-        reason: str | None = f"broken: {backend.reason}"
+        reason: str | None = "the adapter is broken (above)"
     elif isinstance(backend, Unavailable):
         reason = f"library missing: {backend.reason}"
     else:
@@ -62,7 +62,8 @@ def checklist(specs: list[Spec], claims: dict[str, Claim], backend: Adapter | Un
     by_claim: dict[str, list[Verdict]] = {c: [] for c in claims}
     every: list[Verdict] = []
     for spec in specs:
-        for item in (*spec.examples, *spec.cases):
+        items: tuple[Example | Case, ...] = (*spec.examples, *spec.cases)
+        for item in items:
             v = verdict(spec, item, backend, reg, backend.name)
             every.append(v)
             for claim in item.claims or spec.claims:
@@ -73,6 +74,8 @@ def checklist(specs: list[Spec], claims: dict[str, Claim], backend: Adapter | Un
 def render(name: str, backend: Adapter | Unavailable, claims: dict[str, Claim],
            by_claim: dict[str, list[Verdict]], every: list[Verdict]) -> str:
     lines = [f"backend {name}" + (f" ({backend.name})" if backend.name != name else "")]
+    if isinstance(backend, registry.Broken):
+        lines.append(f"BROKEN: {backend.reason}")
     if not isinstance(backend, Unavailable):
         caps = ", ".join(sorted(backend.capabilities)) or "none"
         lines.append(f"capabilities: {caps}")

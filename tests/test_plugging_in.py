@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from conformance import claims
-from conformance.requirements import methods
 from conformance.program import Program
+from conformance.requirements import methods
 from tests.conftest import ROOT
 from tests.test_suite_runs import cumsum_specs, run_suite  # noqa: F401
 
