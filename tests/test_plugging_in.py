@@ -151,3 +151,28 @@ def test_an_adapter_loaded_by_file_path_imports_a_module_beside_it(
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
     cells = json.loads((reports / "results.json").read_text())["cells"]
     assert {c["backend"] for c in cells} == {"mylib"}
+
+
+def test_the_readmes_worked_example_adapter_loads_and_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's example, pasted as a new user would, beside a stand-in ``mylib`` (an
+    Array API namespace over NumPy) and its ``mylib_helpers`` module."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = readme.index("# my_adapter.py")
+    (tmp_path / "my_adapter.py").write_text(readme[start:readme.index("```", start)])
+    (tmp_path / "mylib").mkdir()
+    (tmp_path / "mylib" / "__init__.py").write_text(
+        "import numpy as np\n__version__ = '0.1'\n\n\n"
+        "def cumsum(x, axis):\n    return np.cumsum(x, axis=axis)\n")
+    (tmp_path / "mylib" / "xp.py").write_text(
+        "from numpy import *  # noqa\nfrom numpy import __array_api_version__, "
+        "__array_namespace_info__, linalg  # noqa\n")
+    (tmp_path / "mylib_helpers.py").write_text(
+        "import numpy as np\n\n\ndef to_numpy(value):\n    return np.asarray(value)\n")
+    assert claims.main(["--backend", f"{tmp_path / 'my_adapter.py'}:MyLibAdapter"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"backend {tmp_path / 'my_adapter.py'}:MyLibAdapter (mylib)\n"
+                          "capabilities: in_place\n")
+    assert "tensors/cumsum/any_axis (generated): runs" in out
+    assert "tensors/slice_assignment" in out and "BROKEN" not in out
