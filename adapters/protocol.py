@@ -222,10 +222,21 @@ class Adapter(Protocol):
 
 @runtime_checkable
 class Autograd(Protocol):
-    """The extra methods of an adapter that declares the ``autograd`` capability."""
+    """The extra methods of an adapter that declares the ``autograd`` capability: the
+    notes' stateful style, PyTorch's explicit marking.  A library of another design fits:
+
+    * implicit tracking (every float tensor tracked, no ``requires_grad_`` of its own, as
+      in tinygrad): ``requires_grad_`` returns the library's tracked leaf (``x`` itself, or
+      ``x`` after the library's own marking); ``grad``/``backward`` are its own;
+    * functional autograd (``grad(f)``: JAX, HIPS autograd): adapters/functional_autograd.py
+      builds these methods over the core adapter's ``differentiate`` and ``stop_gradient``.
+    """
 
     def requires_grad_(self, x: Tensor) -> Tensor:
-        """Turn on gradient tracking for a leaf tensor; return it."""
+        """Turn on gradient tracking for a leaf tensor; return the tracked tensor.  The
+        interpreter rebinds the name to what this returns (after ``x.requires_grad_(True)``
+        ``x`` names the result; PyTorch returns ``x`` itself), so a library may return a new
+        tracked value."""
 
     def grad(self, x: Tensor) -> Tensor | None:
         """``x.grad``: None until a backward pass reached ``x``."""

@@ -530,7 +530,8 @@ class Interpreter:
                 result = METHODS[func.attr](ad, self, (obj, *args), kwargs)
                 if func.attr == "requires_grad_" and isinstance(func.value, ast.Name):
                     # PyTorch marks x itself; a functional library returns a new tracked
-                    # value, which x must now name (for PyTorch it is the same object)
+                    # value, which x must now name (for PyTorch it is the same object);
+                    # documented in adapters/protocol.py (Autograd) and the README
                     scope[func.value.id] = result
             if kwargs:
                 raise TypeError(f"{func.attr}() got unexpected arguments {sorted(kwargs)}")
