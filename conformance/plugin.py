@@ -456,13 +456,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                "not_applicable"]
     tr = terminalreporter
     tr.section("tensor-conformance summary")
-    tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"
+    width = max(14, *(len(b) + 2 for b in counts))  # array-api:array_api_strict is long
+    tr.write_line(f"{'backend':<{width}}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"
                   + f"{'checked':>10}" + f"{'ms/example':>12}")
     for backend, counter in counts.items():
         examples = sum(r["examples"] for r in s.records if r["backend"] == backend)
         checked = sum(r.get("checked_examples", 0) for r in s.records if r["backend"] == backend)
         per = results.cost(backend, s.records)["per_example_s"]
-        tr.write_line(f"{backend:<14}" + "".join(f"{counter[c]:>16}" for c in columns)
+        tr.write_line(f"{backend:<{width}}" + "".join(f"{counter[c]:>16}" for c in columns)
                       + f"{examples:>10}" + f"{checked:>10}"
                       + (f"{1000 * per:>12.1f}" if per else f"{'-':>12}"))
     tr.write_line("checked: examples that compared a value or reached a holds/agree check "
