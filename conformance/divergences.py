@@ -6,7 +6,7 @@
       backend: numpy              # or several: [jax, jax-x64]
       spec: reductions/cumsum
       cases: [any_axis]           # optional: which examples/cases (default: all)
-      when: {A: [float32]}        # optional: drawn values (an array: its dtype) it applies to
+      when: {A: [float32]}        # optional: drawn values (an array: its dtype; a shape: [0]) it applies to
       outputs: ["A.cumsum(axis=axis)"]   # optional: which outputs may differ
       problems: [shape]           # optional: value | dtype | shape | error | type | relation
       compiled: true              # optional: only where the whole program ran compiled
@@ -105,6 +105,11 @@ class Divergence:
         return {"id": self.id, "reason": self.reason, "link": self.link}
 
 
+def _as_drawn(value: Any) -> Any:
+    """A ``when:`` value as hypothesis draws it: a YAML list is a shape, a tuple."""
+    return tuple(_as_drawn(v) for v in value) if isinstance(value, list) else value
+
+
 def _names(mismatch_output: str, output: str) -> bool:
     """Does a mismatch concern ``output`` (itself, an item of it, or one side of a relation)?"""
     return (mismatch_output == output or mismatch_output.startswith(output + "[")
@@ -187,7 +192,7 @@ def _load_file(path: Path, specs: list[Spec], seen: dict[str, str]) -> list[Dive
         entries += [Divergence(
             raw["id"], backend, raw["spec"],
             tuple(raw["cases"]) if "cases" in raw else None,
-            {k: tuple(v) for k, v in raw.get("when", {}).items()},
+            {k: tuple(_as_drawn(x) for x in v) for k, v in raw.get("when", {}).items()},
             tuple(raw["outputs"]) if "outputs" in raw else None,
             tuple(raw["problems"]) if "problems" in raw else None,
             " ".join(raw["reason"].split()), raw.get("link"), bool(raw.get("compiled", False)),

@@ -171,6 +171,19 @@ def test_an_entry_selects_by_drawn_values_dtypes_and_compilation() -> None:
     assert not compiled.selects({})
 
 
+def test_a_when_value_written_as_a_list_selects_a_drawn_shape(tmp_path: Path,
+                                                            specs: list[Spec]) -> None:
+    """A drawn shape is a tuple; YAML writes it as a list (``when: {shp: [[0]]}``: the
+    legacy empty vector). The entry selects exactly that shape."""
+    (e,) = load(tmp_path, specs, ENTRY.replace("when: {dtype: [float32, int32]}",
+                                               "when: {A: [float32], axis: [[0], [2, 3]]}")).entries
+    assert e.when == {"A": ("float32",), "axis": ((0,), (2, 3))}
+    assert e.selects({"A": np.zeros(1, np.float32), "axis": (0,)})
+    assert e.selects({"A": np.zeros(1, np.float32), "axis": (2, 3)})
+    assert not e.selects({"A": np.zeros(1, np.float32), "axis": (2,)})
+    assert not e.selects({"A": np.zeros(1, np.float32), "axis": 0})
+
+
 def test_one_entry_may_name_several_backends(tmp_path: Path, specs: list[Spec]) -> None:
     reg = load(tmp_path, specs, ENTRY.replace("backend: numpy", "backend: [numpy, jax]"))
     assert [(e.id, e.backend) for e in reg.entries] == [("numpy-cumsum-0d", "numpy"),
