@@ -46,13 +46,13 @@ def test_elementwise_bound_is_backend_plus_reference_rounding(op: str, ulps: flo
     """IEEE-correctly-rounded operations cost the backend 1 u, int/int division 3 u (two
     conversions), exp and pow 8 u (4 ulps); the reference adds its own 1 u."""
     assert bounds.elementwise(op, -3.0, 0.0, "float32") == pytest.approx((ulps + 1) * U32 * 3.0,
-                                                                          rel=1e-12)
+                                                                          rel=1e-12, abs=0)
 
 
 def test_elementwise_bound_adds_the_propagated_bound_and_the_floor() -> None:
     assert bounds.elementwise("add", 0.0, 0.0, "float32") == FLOOR32
-    assert bounds.elementwise("add", 0.0, 0.25, "float64") == pytest.approx(0.25, rel=1e-15)
-    assert bounds.elementwise("mul", 2.0, 0.5, "float32") == pytest.approx(0.5 + 4 * U32, rel=1e-12)
+    assert bounds.elementwise("add", 0.0, 0.25, "float64") == pytest.approx(0.25, rel=1e-15, abs=0)
+    assert bounds.elementwise("mul", 2.0, 0.5, "float32") == pytest.approx(0.5 + 4 * U32, rel=1e-12, abs=0)
 
 
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
@@ -70,29 +70,29 @@ def test_elementwise_bound_keeps_an_undecidable_input(propagated: float) -> None
 
 def test_summation_bound_is_gamma_n_minus_one_of_the_magnitudes() -> None:
     assert bounds.summation(3, 10.0, 0.0, 0.0, "float32") == pytest.approx(
-        bounds.gamma(2, "float32") * 10.0, rel=1e-12)
+        bounds.gamma(2, "float32") * 10.0, rel=1e-12, abs=0)
     # one term is exact: only the floor remains
     assert bounds.summation(1, 10.0, 0.0, 0.0, "float32") == FLOOR32
     assert bounds.summation(0, 0.0, 0.0, 0.0, "float32") == 0.0
 
 
 def test_summation_bound_adds_reference_rounding_propagation_and_a_floor_per_term() -> None:
-    assert bounds.summation(1, 0.0, -5.0, 0.0, "float32") == pytest.approx(5 * U32, rel=1e-12)
-    assert bounds.summation(1, 0.0, 0.0, 0.125, "float32") == pytest.approx(0.125, rel=1e-12)
+    assert bounds.summation(1, 0.0, -5.0, 0.0, "float32") == pytest.approx(5 * U32, rel=1e-12, abs=0)
+    assert bounds.summation(1, 0.0, 0.0, 0.125, "float32") == pytest.approx(0.125, rel=1e-12, abs=0)
     assert bounds.summation(3, 0.0, 0.0, 0.0, "float32") == 3 * FLOOR32
 
 
 def test_inner_product_bound_is_gamma_n_of_the_products() -> None:
     assert bounds.inner_product(3, 10.0, 0.0, 0.0, "float32") == pytest.approx(
-        bounds.gamma(3, "float32") * 10.0, rel=1e-12)
-    assert bounds.inner_product(1, 0.0, -5.0, 0.0, "float32") == pytest.approx(5 * U32, rel=1e-12)
-    assert bounds.inner_product(1, 0.0, 0.0, 0.125, "float32") == pytest.approx(0.125, rel=1e-12)
+        bounds.gamma(3, "float32") * 10.0, rel=1e-12, abs=0)
+    assert bounds.inner_product(1, 0.0, -5.0, 0.0, "float32") == pytest.approx(5 * U32, rel=1e-12, abs=0)
+    assert bounds.inner_product(1, 0.0, 0.0, 0.125, "float32") == pytest.approx(0.125, rel=1e-12, abs=0)
     assert bounds.inner_product(3, 0.0, 0.0, 0.0, "float32") == 4 * FLOOR32
 
 
 def test_mean_bound_scales_the_sum_bound_and_adds_two_roundings() -> None:
-    assert bounds.mean(4, 1.0, 0.0, "float32") == pytest.approx(0.25, rel=1e-12)
-    assert bounds.mean(1, 0.0, -3.0, "float32") == pytest.approx(6 * U32, rel=1e-12)
+    assert bounds.mean(4, 1.0, 0.0, "float32") == pytest.approx(0.25, rel=1e-12, abs=0)
+    assert bounds.mean(1, 0.0, -3.0, "float32") == pytest.approx(6 * U32, rel=1e-12, abs=0)
     assert bounds.mean(4, 0.0, 0.0, "float32") == FLOOR32
 
 
@@ -109,7 +109,7 @@ def test_mean_of_nothing_has_no_bound() -> None:
     (1, 3, 8 / 3 + 9), (4, 3, 11 / 3 + 9),
 ])
 def test_norm_bound_relative_part(n: int, p: float, rel: float) -> None:
-    assert bounds.norm(n, p, 1.0, 0.0, "float64") == pytest.approx(1.01 * rel * U64, rel=1e-9)
+    assert bounds.norm(n, p, 1.0, 0.0, "float64") == pytest.approx(1.01 * rel * U64, rel=1e-9, abs=0)
 
 
 def test_norm_bound_for_other_p_adds_the_rounding_of_one_over_p() -> None:
@@ -117,18 +117,18 @@ def test_norm_bound_for_other_p_adds_the_rounding_of_one_over_p() -> None:
     base = 8 / 3 + 9
     for v in (math.e, 1 / math.e):
         assert bounds.norm(1, 3, v, 0.0, "float64") == pytest.approx(1.01 * (base + 1) * U64 * v,
-                                                                     rel=1e-9)
+                                                                     rel=1e-9, abs=0)
 
 
 def test_norm_bound_of_a_zero_norm_is_the_flushed_terms_under_the_root() -> None:
-    assert bounds.norm(4, 1, 0.0, 0.0, "float32") == pytest.approx(5 * FLOOR32, rel=1e-12)
-    assert bounds.norm(4, 2, 0.0, 0.0, "float32") == pytest.approx((4 * FLOOR32) ** 0.5, rel=1e-12)
+    assert bounds.norm(4, 1, 0.0, 0.0, "float32") == pytest.approx(5 * FLOOR32, rel=1e-12, abs=0)
+    assert bounds.norm(4, 2, 0.0, 0.0, "float32") == pytest.approx((4 * FLOOR32) ** 0.5, rel=1e-12, abs=0)
     assert bounds.norm(4, 3, 0.0, 0.0, "float32") == pytest.approx((4 * FLOOR32) ** (1 / 3),
-                                                                   rel=1e-12)
+                                                                   rel=1e-12, abs=0)
 
 
 def test_norm_bound_adds_the_propagated_bound() -> None:
-    assert bounds.norm(1, 2, 0.0, 0.5, "float64") == pytest.approx(0.5, rel=1e-12)
+    assert bounds.norm(1, 2, 0.0, 0.5, "float64") == pytest.approx(0.5, rel=1e-12, abs=0)
 
 
 def test_norm_bound_of_an_infinite_norm_is_infinite() -> None:
