@@ -120,6 +120,13 @@ def test_norm_bound_for_other_p_adds_the_rounding_of_one_over_p() -> None:
                                                                      rel=1e-9, abs=0)
 
 
+@pytest.mark.parametrize(("p", "rel"), [(1, 1.0), (2, 2.5)])
+def test_norm_bound_for_p_1_and_2_has_no_rounding_of_one_over_p(p: int, rel: float) -> None:
+    """1/1 and 1/2 are exact (sqrt is its own correctly rounded operation)."""
+    assert bounds.norm(1, p, math.e, 0.0, "float64") == pytest.approx(1.01 * rel * U64 * math.e,
+                                                                       rel=1e-9, abs=0)
+
+
 def test_norm_bound_of_a_zero_norm_is_the_flushed_terms_under_the_root() -> None:
     assert bounds.norm(4, 1, 0.0, 0.0, "float32") == pytest.approx(5 * FLOOR32, rel=1e-12, abs=0)
     assert bounds.norm(4, 2, 0.0, 0.0, "float32") == pytest.approx((4 * FLOOR32) ** 0.5, rel=1e-12, abs=0)
