@@ -56,36 +56,46 @@ def test_an_unknown_key_lists_the_allowed_ones(specs_dir: Path) -> None:
                               "id, raises, why")
 
 
+def test_an_unknown_key_where_no_key_is_allowed_is_a_spec_error(specs_dir: Path) -> None:
+    """``booleans: {}`` takes no keys at all (its schema lists no properties)."""
+    e = error_of(specs_dir, CASE.replace("      dtype: {dtypes: [float32]}\n",
+                                         "      dtype: {dtypes: [float32]}\n      b: {booleans: {x: 1}}\n"))
+    assert e.where == "cases[0].given.b.booleans"
+    assert e.message.startswith("Additional properties are not allowed ('x' was unexpected)")
+
+
 # -- reading files ---------------------------------------------------------------------------
 
-def test_a_missing_file_is_named(tmp_path: Path) -> None:
+def read_error(path: Path) -> SpecError:
+    """The error reading ``path``: it names the file and no place in it."""
     with pytest.raises(SpecError) as info:
-        read_yaml(tmp_path / "nope.yaml")
-    assert (info.value.where, info.value.message) == ("", "no such file")
+        read_yaml(path)
+    assert (info.value.path, info.value.where) == (str(path), "")
+    assert str(info.value) == f"{path}: {info.value.message}"
+    return info.value
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    assert read_error(tmp_path / "nope.yaml").message == "no such file"
 
 
 def test_an_unreadable_file_says_why(tmp_path: Path) -> None:
-    with pytest.raises(SpecError) as info:
-        read_yaml(tmp_path)  # a folder
-    assert info.value.message == "cannot read: Is a directory"
+    assert read_error(tmp_path).message == "cannot read: Is a directory"  # a folder
 
 
 def test_bad_utf8_names_the_byte(tmp_path: Path) -> None:
     path = tmp_path / "a.yaml"
     path.write_bytes(b"title: caf\xe9\n")
-    with pytest.raises(SpecError) as info:
-        read_yaml(path)
-    assert info.value.message == "not UTF-8 text (byte 10: invalid continuation byte)"
+    assert read_error(path).message == "not UTF-8 text (byte 10: invalid continuation byte)"
 
 
 def test_bad_yaml_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "a.yaml"
     path.write_text("title: [unclosed\n", encoding="utf-8")
-    with pytest.raises(SpecError) as info:
-        read_yaml(path)
-    assert info.value.message.startswith("not valid YAML: while parsing a flow sequence in "
-                                         '"<unicode string>", line 1, column 8: title: [unclosed ^')
-    assert "\n" not in info.value.message and "  " not in info.value.message
+    message = read_error(path).message
+    assert message.startswith("not valid YAML: while parsing a flow sequence in "
+                              '"<unicode string>", line 1, column 8: title: [unclosed ^')
+    assert "\n" not in message and "  " not in message
 
 
 def test_a_non_mapping_spec_is_rejected(specs_dir: Path) -> None:
@@ -183,6 +193,32 @@ def test_a_bad_example_names_its_line(specs_dir: Path, doctest: str, where: str,
     e = error_of(specs_dir, text)
     assert e.where == where
     assert message in e.message
+
+
+@pytest.mark.parametrize(("doctest", "message"), [
+    ("      no prompt here\n", "no '>>> ' lines found"),
+    ("      >>> x = torch.arange(3)\n      >>> x; x\n      (1, 2)\n",
+     "a line with printed output must be one expression"),
+])
+def test_a_bad_examples_message_is_exactly_the_rule(specs_dir: Path, doctest: str,
+                                                    message: str) -> None:
+    text = CUMSUM.replace(CUMSUM[CUMSUM.index("      >>> A"):CUMSUM.index("cases:")], doctest)
+    assert error_of(specs_dir, text).message == message
+
+
+def test_a_multi_line_step_names_the_line_of_the_step(specs_dir: Path) -> None:
+    """An example's step is not a case: its second line is code, not a relation."""
+    doctest = "      >>> if True:\n      ...     y\n"
+    text = CUMSUM.replace(CUMSUM[CUMSUM.index("      >>> A"):CUMSUM.index("cases:")], doctest)
+    e = error_of(specs_dir, text)
+    assert e.where == "examples[0] (notes).doctest line 1"
+    assert e.message.startswith("line 2: name 'y' is not defined")
+
+
+def test_an_example_may_only_narrow_its_specs_claims(specs_dir: Path) -> None:
+    e = error_of(specs_dir, CUMSUM.replace("  - id: notes\n", "  - id: notes\n    claims: [T21]\n"))
+    assert (e.where, e.message) == ("examples[0] (notes).claims[0]",
+                                    "'T21' is not one of the spec's claims (T20)")
 
 
 # -- cases ----------------------------------------------------------------------------------
@@ -305,6 +341,23 @@ def test_a_bad_case_names_its_field(specs_dir: Path, change: tuple[str, str], wh
     assert message in e.message
 
 
+def test_code_lines_are_counted_from_the_first_line_of_the_block(specs_dir: Path) -> None:
+    """A leading blank line is line 1; the code's last line is code, whatever it ends with."""
+    blank = CASE.replace("    code: |\n      A.cumsum", "    code: |\n\n      A.cumsum").replace(
+        "      B.sum()\n    holds", "      Q.sum()\n    holds")
+    e = error_of(specs_dir, blank)
+    assert e.message.startswith("line 3: name 'Q' is not defined")
+    last_x = CASE.replace("      B.sum()\n    holds", "      X\n    holds")
+    e = error_of(specs_dir, last_x)
+    assert e.message.startswith("line 2: name 'X' is not defined")
+
+
+def test_the_codes_last_output_is_kept_whatever_it_ends_with(specs_dir: Path) -> None:
+    write(specs_dir, CASE.replace("      B.sum()\n    holds", "      BX = B\n      BX\n    holds"))
+    (spec,), _ = load_all(specs_dir)
+    assert spec.cases[0].program.outputs[:2] == ("A.cumsum(axis=axis)", "BX")
+
+
 def test_a_relation_that_is_not_code_on_its_own_is_named(specs_dir: Path) -> None:
     """An indented relation continues a ``def`` at the end of the code: the program
     parses, the relation alone does not."""
@@ -353,4 +406,5 @@ def test_a_spec_id_is_its_path_under_the_root(specs_dir: Path) -> None:
 def test_a_missing_specs_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         load_all(tmp_path / "nope")
-    assert (info.value.path, info.value.message) == (str(tmp_path / "nope"), "--specs: no such folder")
+    assert (info.value.path, info.value.where, info.value.message) == (
+        str(tmp_path / "nope"), "", "--specs: no such folder")

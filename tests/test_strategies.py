@@ -288,19 +288,19 @@ def test_bounds_outside_the_pool_draw_any_shape_within_them() -> None:
 
 @pytest.mark.usefixtures("explore_profile")
 def test_the_explore_profile_draws_shapes_outside_the_pool() -> None:
-    shapes = [a.shape for a in array_draws({"dtype": "int32"}, 100)]
+    shapes = [a.shape for a in array_draws({"dtype": "int32"}, 300)]
     assert set(shapes) - set(SHAPE_POOL)
     assert max(len(s) for s in shapes) <= 4 and max(max(s, default=0) for s in shapes) <= 5
     assert min(len(s) for s in shapes) == 0 and any(0 in s for s in shapes)
     bounded = draws(shapes_strategy(1, 2, 0, 5), 200)
     assert set(bounded) - set(SHAPE_POOL) and {len(s) for s in bounded} == {1, 2}
-    named = [d["s"] for d in given_draws({"s": {"shape": {}}}, 150)]
+    named = [d["s"] for d in given_draws({"s": {"shape": {}}}, 300)]
     assert max(len(s) for s in named) <= 4 and max(max(s, default=0) for s in named) <= 5
     assert min(len(s) for s in named) == 0 and any(0 in s for s in named)
 
 
 def test_broadcastable_shapes_use_the_default_bounds() -> None:
-    drawn = [d["b"] for d in given_draws({"b": {"broadcastable_shapes": {"num_shapes": 3}}}, 150)]
+    drawn = [d["b"] for d in given_draws({"b": {"broadcastable_shapes": {"num_shapes": 3}}}, 300)]
     shapes = [s for group in drawn for s in group]
     assert all(len(group) == 3 for group in drawn)
     assert {len(s) for s in shapes} == {0, 1, 2, 3, 4}
@@ -320,7 +320,7 @@ def test_broadcastable_shapes_follow_the_given_bounds() -> None:
 @pytest.mark.parametrize(("ndim", "axes"), [(0, {-1, 0}), (1, {-1, 0}), (3, {-3, -2, -1, 0, 1, 2})])
 def test_axis_of_draws_every_axis_negative_ones_included(ndim: int, axes: set[int]) -> None:
     block = {"A": {"array": {"dtype": "int32", "shape": [1] * ndim}}, "axis": {"axis_of": "A"}}
-    assert {d["axis"] for d in given_draws(block, 150)} == axes
+    assert {d["axis"] for d in given_draws(block, 200)} == axes
 
 
 def test_integers_span_their_bounds() -> None:
@@ -331,10 +331,10 @@ def test_integers_span_their_bounds() -> None:
 def test_floats_are_finite_unless_allowed() -> None:
     plain = [d["x"] for d in given_draws({"x": {"floats": {"min_value": -1.0, "max_value": 1.0}}})]
     assert all(-1.0 <= x <= 1.0 for x in plain) and min(plain) < -0.5 and max(plain) > 0.5
-    free = [d["x"] for d in given_draws({"x": {"floats": {}}}, 100)]
+    free = [d["x"] for d in given_draws({"x": {"floats": {}}}, 300)]
     assert all(math.isfinite(x) for x in free)
     wild = [d["x"] for d in given_draws({"x": {"floats": {"allow_nan": True,
-                                                            "allow_infinity": True}}}, 150)]
+                                                            "allow_infinity": True}}}, 300)]
     assert any(math.isnan(x) for x in wild) and any(math.isinf(x) for x in wild)
 
 
