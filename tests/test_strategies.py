@@ -107,14 +107,15 @@ def test_later_entries_use_earlier_draws() -> None:
         "dtype": {"dtypes": ["int32", "float64"]},
         "n": {"integers": {"min_value": 0, "max_value": 3}},
         "k": {"integers": {"min_value": "n", "max_value": 4}},
+        "j": {"integers": {"min_value": -1, "max_value": "n"}},
         "A": {"array": {"dtype": "dtype", "shape": ["n", "k"]}},
         "B": {"array": {"dtype": "float32", "shape": "A_shape"}},
     }
     block["A_shape"] = {"shape": {"min_dims": 1, "max_dims": 1}}
-    block = {k: block[k] for k in ("dtype", "n", "k", "A", "A_shape", "B")}
+    block = {k: block[k] for k in ("dtype", "n", "k", "j", "A", "A_shape", "B")}
     for d in given_draws(block, 100):
-        assert list(d) == ["dtype", "n", "k", "A", "A_shape", "B"]
-        assert d["n"] <= d["k"] <= 4
+        assert list(d) == ["dtype", "n", "k", "j", "A", "A_shape", "B"]
+        assert d["n"] <= d["k"] <= 4 and -1 <= d["j"] <= d["n"]
         assert d["A"].shape == (d["n"], d["k"]) and d["A"].dtype == np.dtype(d["dtype"])
         assert d["B"].shape == d["A_shape"] and d["B"].dtype == np.float32
 
