@@ -64,8 +64,9 @@ class NumpyAdapter:
     @contextlib.contextmanager
     def context(self) -> Iterator[None]:
         """IEEE results are values, not warnings: x / 0 is inf, 0 / 0 nan, as in PyTorch
-        and JAX, which do not warn; NumPy's floating-point warnings are silenced here (the
-        suite turns warnings into errors)."""
+        and JAX, which do not warn; NumPy's floating-point warnings are silenced here: they
+        would only repeat what the values say (and under ``-W error`` would replace a
+        value with an exception)."""
         with np.errstate(all="ignore"):
             yield
 

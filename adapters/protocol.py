@@ -63,7 +63,8 @@ would skip the library's matrix path); ``X.T`` is the library's transpose;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Final, Protocol, runtime_checkable
@@ -141,31 +142,27 @@ class NotStageable(Exception):
     engine runs that example operation by operation instead."""
 
 
+#: what every adapter must have to be loaded at all; each other method of ``Adapter``
+#: may be left out, and the cells whose code calls it are "not applicable" with a reason
+#: naming the method (conformance/requirements.py; ``python -m conformance.claims
+#: --backend NAME`` lists them before anything runs)
+REQUIRED: tuple[str, ...] = ("name", "capabilities", "missing", "policy", "versions",
+                             "from_host", "to_host", "is_tensor", "to_bool")
+
+
 @runtime_checkable
 class Adapter(Protocol):
-    """One backend.  Built-in examples: ``adapters/numpy_backend.py`` (~120 lines)."""
+    """One backend: every operation of the notes' code.  A complete example in about 200
+    lines: ``adapters/numpy_backend.py``.  Optional attributes and hooks are listed, typed,
+    in ``Hooks`` below; the autograd methods in ``Autograd``."""
 
-    #: short name used in node ids and reports, e.g. "numpy"
+    #: short name used in node ids, reports and the divergence registry, e.g. "numpy"
     name: ClassVar[str]
     #: capabilities this backend has (keys of ``CAPABILITIES``)
     capabilities: ClassVar[frozenset[str]]
     #: why each missing capability is missing, shown in "not applicable" cells
     missing: ClassVar[dict[str, str]]
-    # optional: ``after_cell()``, called after each (spec item, backend) cell to free
-    # per-cell resources (JAX drops its in-memory compilations past a memory limit)
-    # optional: ``stage(fn)``, with capability "compile": ``fn(seed, *tensors)`` returns a
-    # list of tensors; stage returns it compiled as one function (JAX: jax.jit).  The
-    # engine then runs case programs compiled, eagerly where that cannot match
-    # (conformance/staging.py); cases with ``compiled: true`` only ever run compiled
-    # optional: ``jvp(fn, primals, tangents) -> (out, tangent_out)``, forward mode
-    # (torch.func.jvp, jax.jvp): checked against backward() by conformance/gradients.py
-    # optional: ``functional: dict[str, str]``, capabilities provided through a functional
-    # equivalent (JAX: autograd through jax.grad), with how; such cells report "functional"
-    # optional: ``explain_functional(capability, operations) -> str | None``: for one cell's
-    # operations (``conformance.program.NEEDS`` keys, e.g. {"backward", "detach"}), which
-    # steps the library did and which the adapter emulated; the cell's reason says so
-    # (adapters/functional_autograd.py provides it, over the core adapter's
-    # ``differentiate(fn, argnums, *args)`` and ``stop_gradient(x)``, the library's own)
+    #: the dtypes the library picks when the program names none (see ``DtypePolicy``)
     policy: DtypePolicy
 
     def versions(self) -> dict[str, str]:
@@ -242,10 +239,21 @@ class Adapter(Protocol):
 
 @runtime_checkable
 class Autograd(Protocol):
-    """The extra methods of an adapter that declares the ``autograd`` capability."""
+    """The extra methods of an adapter that declares the ``autograd`` capability: the
+    notes' stateful style, PyTorch's explicit marking.  A library of another design fits:
+
+    * implicit tracking (every float tensor tracked, no ``requires_grad_`` of its own, as
+      in tinygrad): ``requires_grad_`` returns the library's tracked leaf (``x`` itself, or
+      ``x`` after the library's own marking); ``grad``/``backward`` are its own;
+    * functional autograd (``grad(f)``: JAX, HIPS autograd): adapters/functional_autograd.py
+      builds these methods over the core adapter's ``differentiate`` and ``stop_gradient``.
+    """
 
     def requires_grad_(self, x: Tensor) -> Tensor:
-        """Turn on gradient tracking for a leaf tensor; return it."""
+        """Turn on gradient tracking for a leaf tensor; return the tracked tensor.  The
+        interpreter rebinds the name to what this returns (after ``x.requires_grad_(True)``
+        ``x`` names the result; PyTorch returns ``x`` itself), so a library may return a new
+        tracked value."""
 
     def grad(self, x: Tensor) -> Tensor | None:
         """``x.grad``: None until a backward pass reached ``x``."""
@@ -256,6 +264,72 @@ class Autograd(Protocol):
     def detach(self, x: Tensor) -> Tensor: ...
     def zero_(self, x: Tensor) -> Tensor:
         """``x.zero_()`` in place (the notes use it as ``x.grad.zero_()``)."""
+
+
+class Hooks(Protocol):
+    """Every optional attribute and hook of an adapter, with its type.  The engine looks
+    each one up with ``getattr`` and does without it where it is absent."""
+
+    # -- reproducers (conformance/reproducer.py) -----------------------------------------
+    #: how the library spells the notes' ``torch.`` in a reproducer, e.g. "np" (default "torch")
+    namespace: ClassVar[str]
+    #: the reproducer's import line, e.g. "import numpy as np" (default "import torch")
+    imports: ClassVar[str]
+    #: the notes' spelling -> the library's, replaced in order in each reproducer line, then
+    #: ``torch.`` -> ``namespace.``: e.g. ``{"torch.mv": "np.matmul", ".numel()": ".size"}``
+    spelling: ClassVar[dict[str, str]]
+
+    def literal(self, array: Any) -> str:
+        """The source text that makes this NumPy array (an input of the minimal example) in
+        the library, for a library that is not NumPy-like (default:
+        ``{namespace}.asarray([...], dtype={namespace}.float32)``; a class-based API writes
+        ``Tensor([...], dtype=dtypes.float32)``)."""
+
+    def translate(self, code: str) -> str:
+        """One statement of the notes' code (``y.backward()``, ``A.sum(axis=0)``) in the
+        library's own spelling; may return several lines (a functional library spells
+        ``y.backward()`` with its ``grad``).  Default: ``spelling``, then ``namespace``."""
+
+    # -- running ---------------------------------------------------------------------------
+    def context(self) -> contextlib.AbstractContextManager[Any]:
+        """Entered around every program run (NumPy: ``np.errstate(all="ignore")``, so that
+        IEEE results such as ``1 / 0`` are values, not warnings)."""
+
+    def after_cell(self) -> None:
+        """Called after each (spec item, backend) cell, to free per-cell resources (JAX
+        drops its in-memory compilations).  If it raises, that cell fails, naming it."""
+
+    def stage(self, fn: Callable[..., list[Tensor]]) -> Callable[..., list[Tensor]]:
+        """With capability ``compile``: ``fn(seed, *tensors)`` returns a list of tensors;
+        return it compiled as one function (JAX: ``jax.jit(fn)``).  The engine then runs
+        case programs compiled, and op by op where that cannot match the notes' eager
+        semantics (conformance/staging.py); raise ``NotStageable`` for inputs that must
+        not be compiled.  Cases with ``compiled: true`` only ever run compiled."""
+
+    def jvp(self, fn: Callable[..., Tensor], primals: Sequence[Tensor],
+            tangents: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+        """Forward mode (``torch.func.jvp``, ``jax.jvp``): ``(fn(*primals), tangent_out)``.
+        Where present, gradients from ``backward()`` are checked against it
+        (conformance/gradients.py)."""
+
+    # -- capabilities through a functional equivalent ------------------------------------
+    #: capability -> how it is provided through the library's functional equivalent (JAX:
+    #: autograd through ``jax.grad``); passing cells that need it report ``functional``
+    functional: ClassVar[dict[str, str]]
+
+    def explain_functional(self, capability: str, operations: frozenset[str]) -> str | None:
+        """For one cell's operations (``conformance.program.NEEDS`` keys, e.g.
+        ``{"backward", "detach"}``), which steps the library did and which the adapter
+        emulated; the cell's reason says so (adapters/functional_autograd.py provides it)."""
+
+    # -- what adapters/functional_autograd.py asks of the core adapter ---------------------
+    def differentiate(self, fn: Callable[..., Tensor], argnums: tuple[int, ...],
+                      *args: Tensor) -> tuple[Tensor, ...]:
+        """The library's ``grad``: gradients of the scalar ``fn(*args)`` with respect to
+        the arguments at ``argnums`` (JAX: ``jax.grad(fn, argnums=argnums)(*args)``)."""
+
+    def stop_gradient(self, x: Tensor) -> Tensor:
+        """The library's ``stop_gradient`` (``y.detach()``)."""
 
 
 @dataclass

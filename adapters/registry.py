@@ -15,7 +15,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from adapters.protocol import Adapter
+from adapters.protocol import REQUIRED, Adapter
 
 #: built-in adapters: name -> "module:factory" (the factory takes no arguments)
 BUILTIN: dict[str, str] = {
@@ -32,6 +32,15 @@ DEFAULT_BACKENDS: tuple[str, ...] = ("reference", "numpy", "torch", "jax", "jax-
 
 #: installed packages may register adapters under this entry-point group
 ENTRY_POINT_GROUP = "tensor_conformance.adapters"
+
+#: ``array-api:MODULE``: an adapter built from the Array API standard's own functions of
+#: the namespace ``MODULE`` (adapters/array_api_backend.py), e.g. ``array-api:numpy``
+ARRAY_API_PREFIX = "array-api:"
+
+
+def is_array_api(name: str) -> bool:
+    """Does ``name`` select an Array API namespace (``array-api:MODULE``)?"""
+    return name.startswith(ARRAY_API_PREFIX) and len(name) > len(ARRAY_API_PREFIX)
 
 
 class AdapterError(Exception):
@@ -65,6 +74,11 @@ def _import_from_file(path: Path, attr: str) -> Any:
     if not path.is_file():
         raise AdapterError(f"--backend {path}:{attr}: no such file")
     module_name = f"_conformance_user_adapter_{abs(hash(str(path.resolve())))}"
+    # as `python path/to/file.py` would: the file's folder is importable, so an adapter
+    # may import a module beside it (its core adapter, its helpers)
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise AdapterError(f"--backend {path}:{attr}: cannot import that file")
@@ -79,7 +93,7 @@ def _resolve(target: str) -> Any:
     if not module_part or not attr:
         raise AdapterError(
             f"--backend {target!r}: expected a built-in name ({', '.join(BUILTIN)}), "
-            "'package.module:Class' or 'path/to/file.py:Class'"
+            "'array-api:MODULE', 'package.module:Class' or 'path/to/file.py:Class'"
         )
     if module_part.endswith(".py") or "/" in module_part:
         factory = _import_from_file(Path(module_part), attr)
@@ -90,6 +104,8 @@ def _resolve(target: str) -> Any:
 
 def load(name: str) -> Adapter | Unavailable:
     """Build the adapter named ``name``, or say why it is unavailable (or broken)."""
+    if is_array_api(name):
+        return _array_api(name)
     target = BUILTIN.get(name) or _installed_entry_points().get(name) or name
     factory = None
     try:
@@ -111,11 +127,24 @@ def load(name: str) -> Adapter | Unavailable:
         raise
     except Exception as exc:  # the adapter's own bug: its cells fail, the others run
         return _broken(name, target, factory, exc)
-    if not isinstance(adapter, Adapter):
-        missing = sorted(
-            m for m in dir(Adapter) if not m.startswith("_") and not hasattr(adapter, m)
-        )
-        raise AdapterError(f"--backend {name!r}: {target} lacks {', '.join(missing)}")
+    missing = [m for m in REQUIRED if not hasattr(adapter, m)]
+    if missing:
+        raise AdapterError(f"--backend {name!r}: {target} lacks {', '.join(missing)} (every "
+                           "adapter needs these; see adapters/protocol.py)")
+    return adapter
+
+
+def _array_api(name: str) -> Adapter | Unavailable:
+    from adapters.array_api_backend import ArrayApiAdapter, NotArrayApi
+
+    module = name.removeprefix(ARRAY_API_PREFIX)
+    try:
+        # it leaves out what the standard lacks (setitem, iadd, randn): not a full Adapter
+        adapter: Adapter = ArrayApiAdapter(module)  # type: ignore[assignment]
+    except ModuleNotFoundError as exc:
+        return Unavailable(name, f"{exc.name or module} is not installed ({exc})")
+    except NotArrayApi as exc:
+        raise AdapterError(f"--backend {name!r}: {exc}") from None
     return adapter
 
 

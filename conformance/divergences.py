@@ -3,10 +3,10 @@
 ``specs/divergences/*.yaml`` list entries like::
 
     - id: numpy-cumsum-0d
-      backend: numpy
+      backend: numpy              # or several: [jax, jax-x64]
       spec: reductions/cumsum
       cases: [any_axis]           # optional: which examples/cases (default: all)
-      when: {A: [float32]}        # optional: drawn values (an array: its dtype) it applies to
+      when: {A: [float32]}        # optional: drawn values (an array: its dtype; a shape: [0]) it applies to
       outputs: ["A.cumsum(axis=axis)"]   # optional: which outputs may differ
       problems: [shape]           # optional: value | dtype | shape | error | type | relation
       compiled: true              # optional: only where the whole program ran compiled
@@ -18,10 +18,17 @@ A mismatch that an entry explains makes the cell a *known divergence* instead of
 failure.  An entry whose conditions were met but which never diverged is *stale*
 (like a strict xfail that passes).  An entry naming a spec, case, output or
 variable that does not exist is a load-time error.
+
+The suite always reads the built-in registry (``<specs>/divergences/``); every
+``--divergences PATH`` (a file or a folder, repeatable) adds its entries to it, so a
+plug-in author registers their own backend's divergences in a file of their own.
+An entry with several backends holds for each of them (one ``Divergence`` per
+backend, with the same id).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 
+from adapters import registry
 from adapters.registry import BUILTIN
 from conformance.compare import Mismatch
 from conformance.spec import Spec, SpecError, read_yaml
@@ -41,7 +49,10 @@ _ENTRY_SCHEMA: dict[str, Any] = {
         "required": ["id", "backend", "spec", "reason"],
         "properties": {
             "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
-            "backend": {"type": "string"},
+            "backend": {"oneOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}, "minItems": 1, "uniqueItems": True},
+            ]},
             "spec": {"type": "string"},
             "cases": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "when": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},
@@ -75,6 +86,8 @@ class Divergence:
     gradient: bool = False
     #: where it is registered: file and entry, for error messages (not part of what it says)
     origin: tuple[str, str] = field(default=("", ""), compare=False)
+    #: the field that names this backend: ``backend``, or ``backend[1]`` in a list
+    backend_field: str = field(default="backend", compare=False)
 
     def selects(self, variables: dict[str, Any], compiled: bool = False) -> bool:
         """Do the drawn values (and the way the program ran) meet this entry's conditions?"""
@@ -99,6 +112,11 @@ class Divergence:
         return {"id": self.id, "reason": self.reason, "link": self.link}
 
 
+def _as_drawn(value: Any) -> Any:
+    """A ``when:`` value as hypothesis draws it: a YAML list is a shape, a tuple."""
+    return tuple(_as_drawn(v) for v in value) if isinstance(value, list) else value
+
+
 def _names(mismatch_output: str, output: str) -> bool:
     """Does a mismatch concern ``output`` (itself, an item of it, or one side of a relation)?"""
     return (mismatch_output == output or mismatch_output.startswith(output + "[")
@@ -113,8 +131,8 @@ class Registry:
         """An entry for a backend that is neither built in, an installed plug-in nor
         selected in this run can never apply: most likely a typo."""
         for e in self.entries:
-            if e.backend not in known:
-                raise SpecError(e.origin[0], f"{e.origin[1]}.backend",
+            if e.backend not in known and not registry.is_array_api(e.backend):
+                raise SpecError(e.origin[0], f"{e.origin[1]}.{e.backend_field}",
                                 f"no backend {e.backend!r}: not a built-in "
                                 f"({', '.join(sorted(BUILTIN))}), an installed plug-in, or a "
                                 "backend selected with --backend")
@@ -130,31 +148,40 @@ class Registry:
 GRADIENT_SUFFIX = "/gradient"
 
 
-def load(path: Path, specs: list[Spec]) -> Registry:
-    """Load a registry file, or every ``*.yaml`` file of a registry folder."""
-    if path.is_dir():
-        entries: list[Divergence] = []
-        for file in sorted(path.glob("*.yaml")):
-            entries += _load_file(file, specs, {e.id for e in entries})
-        return Registry(entries)
-    return Registry(_load_file(path, specs, set()) if path.exists() else [])
+def load(paths: Path | Sequence[Path], specs: list[Spec]) -> Registry:
+    """Load registry files, or every ``*.yaml`` file of registry folders, into one registry
+    (an id must be unique across all of them); a path that does not exist adds nothing."""
+    seen: dict[str, str] = {}
+    entries: list[Divergence] = []
+    for path in [paths] if isinstance(paths, Path) else paths:
+        files = sorted(path.glob("*.yaml")) if path.is_dir() else [path] if path.exists() else []
+        for file in files:
+            entries += _load_file(file, specs, seen)
+    return Registry(entries)
 
 
-def _load_file(path: Path, specs: list[Spec], seen: set[str]) -> list[Divergence]:
+def _load_file(path: Path, specs: list[Spec], seen: dict[str, str]) -> list[Divergence]:
     data = read_yaml(path) or []
     errors = sorted(jsonschema.Draft202012Validator(_ENTRY_SCHEMA).iter_errors(data),
                     key=lambda e: list(map(str, e.path)))
     if errors:
         best = jsonschema.exceptions.best_match(errors)
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in best.absolute_path)
-        raise SpecError(path, where, best.message)
+        at = list(best.absolute_path)
+        message = best.message
+        if len(at) >= 2 and at[1] == "backend":  # a string or a list: say both, not oneOf's words
+            at = at[:2]
+            message = ("expected a backend name or a list of backend names, got "
+                       f"{data[at[0]]['backend']!r}")
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in at)
+        raise SpecError(path, where, message)
     by_id = {s.id: s for s in specs}
     entries = []
     for i, raw in enumerate(data):
         where = f"[{i}] ({raw['id']})"
         if raw["id"] in seen:
-            raise SpecError(path, where, "duplicate divergence id")
-        seen.add(raw["id"])
+            other = "" if seen[raw["id"]] == str(path) else f" (also in {seen[raw['id']]})"
+            raise SpecError(path, where, f"duplicate divergence id{other}")
+        seen[raw["id"]] = str(path)
         spec = by_id.get(raw["spec"])
         if spec is None:
             raise SpecError(path, f"{where}.spec", f"no spec {raw['spec']!r} under specs/")
@@ -177,16 +204,18 @@ def _load_file(path: Path, specs: list[Spec], seen: set[str]) -> list[Divergence
                 raise SpecError(path, f"{where}.outputs",
                                 f"{output!r} is not an output of the selected cases "
                                 f"(outputs: {', '.join(sorted(known))})")
-        entries.append(Divergence(
-            raw["id"], raw["backend"], raw["spec"],
+        backends = [raw["backend"]] if isinstance(raw["backend"], str) else raw["backend"]
+        entries += [Divergence(
+            raw["id"], backend, raw["spec"],
             tuple(raw["cases"]) if "cases" in raw else None,
-            {k: tuple(v) for k, v in raw.get("when", {}).items()},
+            {k: tuple(_as_drawn(x) for x in v) for k, v in raw.get("when", {}).items()},
             tuple(raw["outputs"]) if "outputs" in raw else None,
             tuple(raw["problems"]) if "problems" in raw else None,
             " ".join(raw["reason"].split()), raw.get("link"), bool(raw.get("compiled", False)),
             bool(raw.get("gradient", False)),
             (str(path), where),
-        ))
+            "backend" if isinstance(raw["backend"], str) else f"backend[{j}]",
+        ) for j, backend in enumerate(backends)]
     return entries
 
 

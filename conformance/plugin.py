@@ -30,6 +30,7 @@ from conformance import completeness, divergences, engine, hooks, isolation, res
 from conformance.differentiation import GradientCheck, gradient_check
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.program import ProgramError
+from conformance.requirements import missing_method
 from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,9 +93,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     f"path/to/file.py:Class (default: {','.join(registry.DEFAULT_BACKENDS)})")
     group.addoption("--specs", default=str(ROOT / "specs"), metavar="DIR",
                     help="folder of spec files (default: specs/)")
-    group.addoption("--divergences", default=None, metavar="FILE",
-                    help="known-divergence registry, a file or a folder of files "
-                    "(default: <specs>/divergences/)")
+    group.addoption("--divergences", action="append", default=[], metavar="PATH",
+                    help="a known-divergence registry file, or a folder of them, added to the "
+                    "built-in one (<specs>/divergences/); repeatable")
     group.addoption("--report-dir", default="reports", metavar="DIR",
                     help="where results.json and index.html go (default: reports/)")
     group.addoption("--no-report", action="store_true", help="write no results.json/index.html")
@@ -136,10 +137,11 @@ def pytest_configure(config: pytest.Config) -> None:
     specs_dir = Path(config.getoption("specs"))
     try:
         specs, claims = load_all(specs_dir)
-        if config.getoption("divergences") and not Path(config.getoption("divergences")).exists():
-            raise SpecError(config.getoption("divergences"), "", "--divergences: no such file or folder")
-        reg = divergences.load(
-            Path(config.getoption("divergences") or specs_dir / "divergences"), specs)
+        added = [Path(p) for p in config.getoption("divergences")]
+        for path in added:
+            if not path.exists():
+                raise SpecError(path, "", "--divergences: no such file or folder")
+        reg = divergences.load([specs_dir / "divergences", *added], specs)
         backends: dict[str, Adapter | Unavailable] = {}
         loaded: dict[str, Adapter | Unavailable] = {}
         for selection in _selected(config):
@@ -245,7 +247,7 @@ def adapter_for(config: pytest.Config, cell: Cell) -> Adapter:
         raise hooks.AdapterHookError(backend.reason)
     if isinstance(backend, registry.Unavailable):
         pytest.skip(f"not applicable: {backend.reason}")
-    reason = missing_capability(cell.item.needs, backend)
+    reason = missing_capability(cell.item.needs, backend) or missing_method(cell.item, backend)
     if reason:
         pytest.skip(f"not applicable: {reason}")
     return backend
@@ -485,13 +487,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
                "not_applicable"]
     tr = terminalreporter
     tr.section("tensor-conformance summary")
-    tr.write_line(f"{'backend':<14}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"
+    width = max(14, *(len(b) + 2 for b in counts))  # array-api:array_api_strict is long
+    tr.write_line(f"{'backend':<{width}}" + "".join(f"{c:>16}" for c in columns) + f"{'examples':>10}"
                   + f"{'checked':>10}" + f"{'ms/example':>12}")
     for backend, counter in counts.items():
         examples = sum(r["examples"] for r in s.records if r["backend"] == backend)
         checked = sum(r.get("checked_examples", 0) for r in s.records if r["backend"] == backend)
         per = results.cost(backend, s.records)["per_example_s"]
-        tr.write_line(f"{backend:<14}" + "".join(f"{counter[c]:>16}" for c in columns)
+        tr.write_line(f"{backend:<{width}}" + "".join(f"{counter[c]:>16}" for c in columns)
                       + f"{examples:>10}" + f"{checked:>10}"
                       + (f"{1000 * per:>12.1f}" if per else f"{'-':>12}"))
     tr.write_line("checked: examples that compared a value or reached a holds/agree check "

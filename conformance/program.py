@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.protocol import NOT_GIVEN, Adapter, DtypeArg
+from adapters.protocol import NOT_GIVEN, Adapter, DtypeArg, NotApplicable
 from conformance.hooks import AdapterHookError
 
 
@@ -363,6 +363,12 @@ class Interpreter:
                 raise ProgramError("return outside a function") from None
             except (ProgramError, KeyboardInterrupt, AdapterHookError):
                 raise
+            except AttributeError as exc:
+                if exc.obj is self.adapter and exc.name:  # an adapter method left out
+                    raise NotApplicable(f"needs adapter method {exc.name}(): {self.adapter.name} "
+                                        "does not implement it (see adapters/protocol.py)") from exc
+                outputs[text] = snapshot(Raised(exc, text))
+                break
             except Exception as exc:  # the backend's own error is a result
                 if type(exc).__name__ == "Indeterminate":
                     raise
@@ -527,7 +533,8 @@ class Interpreter:
                 result = METHODS[func.attr](ad, self, (obj, *args), kwargs)
                 if func.attr == "requires_grad_" and isinstance(func.value, ast.Name):
                     # PyTorch marks x itself; a functional library returns a new tracked
-                    # value, which x must now name (for PyTorch it is the same object)
+                    # value, which x must now name (for PyTorch it is the same object);
+                    # documented in adapters/protocol.py (Autograd) and the README
                     scope[func.value.id] = result
             if kwargs:
                 raise TypeError(f"{func.attr}() got unexpected arguments {sorted(kwargs)}")

@@ -2,7 +2,9 @@
 
 The spec's code is the notes' PyTorch spelling.  A backend adapter may declare
 ``namespace`` (how it spells ``torch.``), ``imports`` and ``spelling`` (notes'
-name -> its own, e.g. ``{"torch.mv": "np.matmul", ".numel()": ".size"}``); the
+name -> its own, e.g. ``{"torch.mv": "np.matmul", ".numel()": ".size"}``), or, for a
+library that is not NumPy-like, the hooks ``literal(array)`` (an input's source text)
+and ``translate(code)`` (one statement in its own spelling); the
 reproducer defines the minimal example's inputs literally and prints every
 output, so pasting it into ``python`` shows the disagreement without this suite.
 """
@@ -38,6 +40,9 @@ def _dtype(adapter: Adapter, name: str) -> str:
 
 
 def literal(adapter: Adapter, array: np.ndarray) -> str:
+    own = getattr(adapter, "literal", None)  # a library that is not NumPy-like spells its own
+    if own is not None:
+        return str(own(array))
     ns = getattr(adapter, "namespace", "torch")
     name = "bool" if array.dtype == np.bool_ else str(array.dtype)
     text = f"{ns}.asarray({_nested(array.tolist())}, dtype={_dtype(adapter, name)})"
@@ -47,6 +52,9 @@ def literal(adapter: Adapter, array: np.ndarray) -> str:
 
 
 def translate(adapter: Adapter, code: str) -> str:
+    own = getattr(adapter, "translate", None)  # e.g. methods as functions, grad for backward()
+    if own is not None:
+        return str(own(code))
     ns = getattr(adapter, "namespace", "torch")
     for notes_name, own in getattr(adapter, "spelling", {}).items():
         code = code.replace(notes_name, own)

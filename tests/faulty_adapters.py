@@ -18,3 +18,12 @@ class CumsumOffByOne(NumpyAdapter):
 
     def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
         return super().cumsum(x, axis) + 1
+
+
+#: NumPy's adapter without a ``cumsum`` method: an incomplete plug-in, whose cells that
+#: call the method must be "not applicable" naming it, never an AttributeError
+NumpyWithoutCumsum = type("NumpyWithoutCumsum", (), {
+    **{k: v for k, v in vars(NumpyAdapter).items()
+       if k not in ("cumsum", "__dict__", "__weakref__")},
+    "name": "numpy-without-cumsum",
+})

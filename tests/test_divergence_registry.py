@@ -169,3 +169,82 @@ def test_an_entry_selects_by_drawn_values_dtypes_and_compilation() -> None:
     compiled = entry(compiled=True)
     assert compiled.selects({}, compiled=True)
     assert not compiled.selects({})
+
+
+def test_a_when_value_written_as_a_list_selects_a_drawn_shape(tmp_path: Path,
+                                                            specs: list[Spec]) -> None:
+    """A drawn shape is a tuple; YAML writes it as a list (``when: {shp: [[0]]}``: the
+    legacy empty vector). The entry selects exactly that shape."""
+    (e,) = load(tmp_path, specs, ENTRY.replace("when: {dtype: [float32, int32]}",
+                                               "when: {A: [float32], axis: [[0], [2, 3]]}")).entries
+    assert e.when == {"A": ("float32",), "axis": ((0,), (2, 3))}
+    assert e.selects({"A": np.zeros(1, np.float32), "axis": (0,)})
+    assert e.selects({"A": np.zeros(1, np.float32), "axis": (2, 3)})
+    assert not e.selects({"A": np.zeros(1, np.float32), "axis": (2,)})
+    assert not e.selects({"A": np.zeros(1, np.float32), "axis": 0})
+
+
+def test_one_entry_may_name_several_backends(tmp_path: Path, specs: list[Spec]) -> None:
+    reg = load(tmp_path, specs, ENTRY.replace("backend: numpy", "backend: [numpy, jax]"))
+    assert [(e.id, e.backend) for e in reg.entries] == [("numpy-cumsum-0d", "numpy"),
+                                                          ("numpy-cumsum-0d", "jax")]
+    for backend in ("numpy", "jax"):
+        assert [e.id for e in reg.for_cell("tensors/cumsum", "any_axis", backend)] == [
+            "numpy-cumsum-0d"]
+    assert reg.for_cell("tensors/cumsum", "any_axis", "torch") == []
+
+
+@pytest.mark.parametrize(("backend", "message"), [
+    ("3", r"reg\.yaml: \[0\]\.backend: expected a backend name or a list of backend names, got 3"),
+    ("[]", r"reg\.yaml: \[0\]\.backend: expected a backend name or a list of backend names, got \[\]"),
+    ("[numpy, numpy]", r"reg\.yaml: \[0\]\.backend: expected a backend name or a list of backend "
+                       r"names, got \['numpy', 'numpy'\]"),
+])
+def test_a_bad_backend_field_says_what_is_expected(
+    tmp_path: Path, specs: list[Spec], backend: str, message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        load(tmp_path, specs, ENTRY.replace("backend: numpy", f"backend: {backend}"))
+
+
+def test_an_unknown_backend_in_a_list_names_its_position(tmp_path: Path, specs: list[Spec]) -> None:
+    reg = load(tmp_path, specs, ENTRY.replace("backend: numpy", "backend: [numpy, pytorch]"))
+    with pytest.raises(SpecError, match=r"reg\.yaml: \[0\] \(numpy-cumsum-0d\)\.backend\[1\]: "
+                                        r"no backend 'pytorch'"):
+        reg.check_backends({"numpy", "torch"})
+    reg.check_backends({"numpy", "pytorch"})
+    # array-api:MODULE names any Array API namespace: always a known backend
+    load(tmp_path, specs, ENTRY.replace("backend: numpy", "backend: array-api:numpy"),
+         "other.yaml").check_backends({"numpy"})
+
+
+def test_several_registries_add_up_and_an_id_is_unique_across_them(
+    tmp_path: Path, specs: list[Spec]
+) -> None:
+    builtin = tmp_path / "divergences"
+    builtin.mkdir()
+    (builtin / "a.yaml").write_text(ENTRY, encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(ENTRY.replace("numpy-cumsum-0d", "mine"), encoding="utf-8")
+    reg = divergences.load([builtin, mine, tmp_path / "absent.yaml"], specs)
+    assert [e.id for e in reg.entries] == ["numpy-cumsum-0d", "mine"]
+    mine.write_text(ENTRY, encoding="utf-8")
+    with pytest.raises(SpecError, match=r"mine\.yaml: \[0\] \(numpy-cumsum-0d\): duplicate divergence "
+                                        r"id \(also in .*a\.yaml\)"):
+        divergences.load([builtin, mine], specs)
+
+
+def test_the_shipped_registry_has_no_two_identical_entries_but_for_the_backend() -> None:
+    """jax and jax-x64 share entries that say the same (backend: [jax, jax-x64])."""
+    from tests.conftest import SPECS
+
+    specs = load_all(SPECS)[0]
+    reg = divergences.load(SPECS / "divergences", specs)
+    seen: dict[tuple[object, ...], str] = {}
+    for e in reg.entries:
+        key = (e.spec, e.cases, tuple(sorted(e.when.items())), e.outputs, e.problems, e.reason,
+               e.link, e.compiled)
+        assert seen.setdefault(key, e.id) == e.id, f"{e.id} repeats {seen[key]}"
+    shared = [e.id for e in reg.entries if e.backend == "jax-x64" and e.id.startswith("jax-")
+              and not e.id.startswith("jax-x64-")]
+    assert "jax-grad-abs-at-zero" in shared

@@ -71,3 +71,17 @@ def test_inputs_that_would_compile_per_example_run_eagerly(jax_adapter: object,
                for k, v in inputs.items()}
     assert stager.run(program, tensors, seed=0) is None
     assert stager.staged == 0
+
+
+def test_outputs_are_rebuilt_for_the_signature_each_run_was_compiled_for(jax_adapter: object) -> None:
+    """jax.jit traces once per input signature; a later run of an earlier signature is not
+    traced again, so its outputs must be rebuilt from that signature's own record (a
+    shape is a Python value fixed at trace time)."""
+    program = Program.parse("X.shape\nX * 2\n")
+    stager = Stager(jax_adapter)  # type: ignore[arg-type]
+    for n in (2, 3, 2, 3):
+        inputs = {"X": jax_adapter.from_host(np.ones(n, dtype=np.float32))}  # type: ignore[attr-defined]
+        staged = stager.run(program, inputs, seed=0)
+        assert staged is not None
+        assert host(staged["X.shape"]) == (n,) and host(staged["X * 2"]) == [2.0] * n
+    assert stager.staged == 4 and len(stager.compiled) == 1
