@@ -247,7 +247,9 @@ def adapter_for(config: pytest.Config, cell: Cell) -> Adapter:
         raise hooks.AdapterHookError(backend.reason)
     if isinstance(backend, registry.Unavailable):
         pytest.skip(f"not applicable: {backend.reason}")
-    reason = missing_capability(cell.item.needs, backend) or missing_method(cell.item, backend)
+    # a gradient cell calls its case's methods (autograd's are a capability)
+    item = cell.item.case if isinstance(cell.item, GradientCheck) else cell.item
+    reason = missing_capability(cell.item.needs, backend) or missing_method(item, backend)
     if reason:
         pytest.skip(f"not applicable: {reason}")
     return backend
