@@ -351,3 +351,26 @@ def test_booleans_sampled_values_and_dtypes() -> None:
 def test_an_unknown_draw_is_named_in_the_error() -> None:
     with pytest.raises(ValueError, match="A: unknown draw 'matrix'"):
         build("A", {"matrix": {}})
+
+
+def test_float64_draws_stay_normal_when_narrowed_to_float32() -> None:
+    """JAX with x64 off narrows float64 to float32: a drawn float64 below float32's
+    smallest normal would be a subnormal there, which XLA flushes to zero (explore
+    seed 2026: 1.4e-45 * inf gave nan)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from conformance import strategies
+
+    seen: list[float] = []
+    draw = strategies.build("A", {"array": {"dtype": "float64", "shape": [8]}})
+
+    @settings(max_examples=300, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        seen.extend(float(v) for v in data.draw(draw({})).reshape(-1))
+
+    collect()
+    tiny = float(np.finfo(np.float32).tiny)
+    assert all(v == 0 or abs(v) >= tiny for v in seen)
+    assert any(v != 0 for v in seen)
