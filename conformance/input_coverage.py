@@ -6,9 +6,9 @@ inputs of the coverage model (conformance/strategies.py) that its claim needs?
 
 Draws only (no backend runs): for every generated case, hypothesis draws its ``given:``
 block as the suite does and the table counts, over those examples, the draws with a
-vector of two or more elements, a
-square matrix (sides >= 2), a non-square one, a negative axis, an axis longer than 3, a
-0-d array, a size-0 axis, a repeated value, a negative zero, and values of both signs.
+vector of two or more elements, a square matrix (sides >= 2), a non-square one, a
+negative axis, an axis longer than 3, a 0-d array, a size-0 axis, a repeated value, a
+negative zero, and values of both signs.
 The draws approximate the suite's own (hypothesis derandomizes per test function).
 """
 
