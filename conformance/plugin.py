@@ -16,7 +16,7 @@ import platform
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from hypothesis import settings
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
 from adapters.registry import Unavailable
-from conformance import completeness, divergences, engine, hooks, isolation, results
+from conformance import completeness, corpus, divergences, engine, hooks, isolation, results
 from conformance.differentiation import GradientCheck, gradient_check
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.program import ProgramError
@@ -80,6 +80,8 @@ class Session:
     started: float
     records: list[dict[str, Any]]
     runs: dict[str, CellRun]
+    #: the corpus of the generated cell about to run (corpus.py), by cell id
+    corpora: dict[str, corpus.Corpus] = field(default_factory=dict)
 
 
 _SESSION_KEY = pytest.StashKey[Session]()
@@ -105,6 +107,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--eager", action="store_true",
                     help="never compile a whole case program (JAX: jax.jit); run every "
                     "operation on its own, as the notes do")
+    group.addoption("--draw-per-cell", action="store_true",
+                    help="every (case, backend) cell draws its own examples, instead of "
+                    "replaying the case's shared corpus (conformance/corpus.py)")
     isolation.addoption(group)
 
 
@@ -134,6 +139,7 @@ def _check_required(config: pytest.Config, loaded: dict[str, Adapter | Unavailab
 
 def pytest_configure(config: pytest.Config) -> None:
     engine.EAGER_ONLY = bool(config.getoption("eager", False))
+    corpus.DRAW_PER_CELL = bool(config.getoption("draw_per_cell", False))
     specs_dir = Path(config.getoption("specs"))
     try:
         specs, claims = load_all(specs_dir)
@@ -263,16 +269,46 @@ def entries_for(config: pytest.Config, cell: Cell) -> list[divergences.Divergenc
     return session_of(config).registry.for_cell(cell.spec.id, cell.item.id, cell.backend)
 
 
+def corpus_of(config: pytest.Config, cell: Cell) -> corpus.Corpus | None:
+    """The generated case's shared examples (corpus.py), drawn before the cell's call
+    (never inside its ``@given`` test); None where the cell draws its own."""
+    return session_of(config).corpora.get(cell.id)
+
+
+def _prepare_corpus(config: pytest.Config, cell: Cell, backend: Adapter) -> None:
+    if cell.kind != "generated" or not corpus.replays():
+        return
+    assert isinstance(cell.item, Case)
+    if missing_capability(cell.item.needs, backend) or missing_method(cell.item, backend):
+        return  # not applicable: the test says why, nothing to draw
+    s = session_of(config)
+    policies = tuple(b.policy for b in s.backends.values() if not isinstance(b, Unavailable))
+    start = time.perf_counter()
+    shared, drawn = corpus.corpus_for(f"{cell.spec.id}/{cell.item.id}", cell.item, policies)
+    if drawn:
+        run = run_of(config, cell)
+        run.corpus_draw_s = time.perf_counter() - start
+        run.seconds["corpus_reference"] = shared.reference_s
+    s.corpora = {cell.id: shared}
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
-    """The adapter's ``after_cell()`` ends the cell's call: if it raises, that cell fails
-    with one line (in teardown it would break the next cell, of any backend)."""
+    """Before the call, a generated case's corpus is drawn (corpus.py; outside the
+    ``@given`` test).  After it, a cell whose corpus example failed but whose search did
+    not meet the failure again fails with that example; and the adapter's
+    ``after_cell()`` ends the cell's call: if it raises, that cell fails with one line
+    (in teardown it would break the next cell, of any backend)."""
     cell = _cell(item)
     backend = session_of(item.config).backends.get(cell.backend) if cell else None
-    if backend is None or isinstance(backend, registry.Unavailable):
+    if cell is None or backend is None or isinstance(backend, registry.Unavailable):
         return (yield)
     try:
+        _prepare_corpus(item.config, cell, backend)
         result = yield
+        found = run_of(item.config, cell).corpus_failure
+        if found is not None:
+            raise corpus.CorpusFailure.unshrunk(found)
     except BaseException:
         with contextlib.suppress(Exception):  # the cell's own error is the one to show
             engine.after_cell(backend)
@@ -366,6 +402,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.conformance_cell = results.cell_record(
         cell, outcome=outcome, reason=reason, link=link, examples=run.examples,
         checked=run.checked, duration=call.duration, staged=run.staged,
+        replayed=run.replayed, corpus_draw=run.corpus_draw_s, seconds=dict(run.seconds),
         oracles=dict(run.oracles), failure=failure, divergence=divergence)
     return report
 

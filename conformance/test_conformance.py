@@ -5,10 +5,15 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import UnsatisfiedAssumption
 
+from adapters.protocol import Adapter, NotApplicable
 from conformance import differentiation, engine, isolation
+from conformance.corpus import Corpus
 from conformance.differentiation import GradientCheck
-from conformance.plugin import Cell, adapter_for, entries_for, run_of
+from conformance.divergences import Divergence
+from conformance.engine import CellRun
+from conformance.plugin import Cell, adapter_for, corpus_of, entries_for, run_of
 from conformance.spec import Case, Example
 from conformance.strategies import draw_all
 
@@ -26,15 +31,46 @@ def test_example(cell: Cell, request: pytest.FixtureRequest) -> None:
 
 @given(data=st.data())
 def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -> None:
-    """A generated case: hypothesis draws the inputs, the reference is the oracle."""
+    """A generated case: the reference is the oracle.  The first call replays the case's
+    shared corpus (conformance/corpus.py) and, if every example passes, draws nothing,
+    which ends the test; otherwise, and where there is no corpus, hypothesis draws the
+    inputs, searches and shrinks as usual."""
     adapter = adapter_for(request.config, cell)
     case = cell.item
     assert isinstance(case, Case)
+    run, entries = run_of(request.config, cell), entries_for(request.config, cell)
+    if not run.searching:
+        run.searching = True  # every later call draws
+        shared = corpus_of(request.config, cell)
+        if shared is not None:
+            run.corpus_failure = replay(cell, shared, adapter, entries, run)
+            if run.corpus_failure is None:
+                return
     variables = draw_all(data, case.given)
     seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
-    isolation.record_example(cell, variables, seed, run_of(request.config, cell).examples)
-    engine.run_case_example(cell.spec, case, adapter, variables, seed,
-                            entries_for(request.config, cell), run_of(request.config, cell))
+    isolation.record_example(cell, variables, seed, run.examples)
+    engine.run_case_example(cell.spec, case, adapter, variables, seed, entries, run)
+
+
+def replay(cell: Cell, shared: Corpus, adapter: Adapter, entries: list[Divergence],
+           run: CellRun) -> Exception | None:
+    """Every corpus example on the cell's backend; what the first failing one raised."""
+    assert isinstance(cell.item, Case)
+    for example in shared:
+        variables = example.inputs()
+        isolation.record_example(cell, variables, example.seed, run.examples)
+        try:
+            engine.run_case_example(cell.spec, cell.item, adapter, variables, example.seed,
+                                    entries, run, example.references[adapter.policy])
+        except UnsatisfiedAssumption:
+            continue  # the backend's side cannot check it (engine: Indeterminate)
+        except NotApplicable:
+            raise
+        except Exception as error:
+            return error
+        finally:
+            run.replayed += 1
+    return None
 
 
 @settings(max_examples=differentiation.examples_per_cell())
