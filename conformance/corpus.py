@@ -27,6 +27,12 @@ example database: ``ci``, ``quick``):
    failure.  Should its search not meet the failure again, the corpus example is the
    failure, shown unshrunk and said so (``CorpusFailure``).
 
+A gradient cell (differentiation.py) replays a corpus of its own: its case's draws
+narrowed to float dtypes, its share of the profile's examples, no reference (the
+reference runs on the differentiated program, with cotangents that are the same on
+every backend: ``differentiation.fixed_cotangents``); finite differences, which do
+not depend on the backend, are computed once per example (gradients.py).
+
 A profile with an example database (``explore``) draws per cell as before: the
 database replays the failures a past run saved, which a replayed corpus would skip;
 and when hunting, every backend seeing different inputs finds more.  ``--draw-per-cell``
@@ -45,8 +51,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import hypothesis
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, reject, settings
+from hypothesis import HealthCheck, Phase, reject, settings
 from hypothesis import strategies as st
 
 from adapters.protocol import DtypePolicy
@@ -54,7 +61,7 @@ from conformance import engine
 from conformance.engine import ConformanceFailure
 from conformance.observed import Observed
 from conformance.spec import Case
-from conformance.strategies import draw_all
+from conformance.strategies import Draw, draw_all
 
 #: corpora kept per process (cells of one case are collected next to each other)
 CACHE_SIZE = 4
@@ -116,16 +123,20 @@ def replays() -> bool:
 _CACHE: OrderedDict[tuple[str, tuple[DtypePolicy, ...]], Corpus] = OrderedDict()
 
 
-def corpus_for(key: str, case: Case, policies: tuple[DtypePolicy, ...]) -> tuple[Corpus, bool]:
+def corpus_for(key: str, case: Case, policies: tuple[DtypePolicy, ...],
+               draws: dict[str, Draw] | None = None,
+               max_examples: int | None = None) -> tuple[Corpus, bool]:
     """The case's corpus, drawn on first use in this process (see the module docstring),
-    and whether this call drew it.  ``key`` names the case (its spec and id);
-    ``policies``: the selected backends'."""
+    and whether this call drew it.  ``key`` names the item (its spec and id);
+    ``policies``: the selected backends' (the reference runs under each); ``draws``:
+    other draws than the case's (a gradient cell's, narrowed to float dtypes);
+    ``max_examples``: fewer than the profile's (a gradient cell's share)."""
     policies = tuple(dict.fromkeys(policies))
     cache_key = (key, policies)
     if cache_key in _CACHE:
         _CACHE.move_to_end(cache_key)
         return _CACHE[cache_key], False
-    examples, reference_s = _draw(case, policies)
+    examples, reference_s = _draw(case, policies, draws, max_examples)
     corpus = Corpus(case, tuple(examples), reference_s)
     _CACHE[cache_key] = corpus
     while len(_CACHE) > CACHE_SIZE:
@@ -133,19 +144,23 @@ def corpus_for(key: str, case: Case, policies: tuple[DtypePolicy, ...]) -> tuple
     return corpus, True
 
 
-def _draw(case: Case, policies: tuple[DtypePolicy, ...]) -> tuple[list[CorpusExample], float]:
+def _draw(case: Case, policies: tuple[DtypePolicy, ...],
+          draws: dict[str, Draw] | None = None,
+          max_examples: int | None = None) -> tuple[list[CorpusExample], float]:
     """The case's examples, and the seconds spent in the reference.  With no policies,
-    only hypothesis draws (the floor benchmark/suite_speed.py measures)."""
+    only hypothesis draws (a gradient cell's corpus: its reference runs with its
+    cotangents; the floor benchmark/suite_speed.py measures)."""
+    given = case.given if draws is None else draws
     examples: list[CorpusExample] = []
     reference_s = 0.0
     current = settings()
 
-    @settings(max_examples=current.max_examples, derandomize=current.derandomize,
+    @settings(max_examples=max_examples or current.max_examples, derandomize=current.derandomize,
               database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(data=st.data())
+    @hypothesis.given(data=st.data())
     def draw(data: st.DataObject) -> None:
-        variables = draw_all(data, case.given)
+        variables = draw_all(data, given)
         seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
         nonlocal reference_s
         references = {}

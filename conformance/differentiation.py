@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import ast
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -347,10 +348,26 @@ def _cotangent(shape: tuple[int, ...], dtype: str) -> st.SearchStrategy[np.ndarr
 
 
 # -- running a gradient cell ---------------------------------------------------------------
-def run_example(spec: Spec, check: GradientCheck, adapter: Adapter, data: st.DataObject,
+#: a cotangent for an output: (name, shape, dtype) -> its values
+Cotangents = Callable[[str, tuple[int, ...], str], np.ndarray]
+
+
+def drawn_cotangents(data: st.DataObject) -> Cotangents:
+    """Cotangents drawn by hypothesis (a cell that searches and shrinks)."""
+    return lambda name, shape, dtype: data.draw(_cotangent(shape, dtype), label=name)
+
+
+def fixed_cotangents(index: int) -> Cotangents:
+    """Cotangents for the ``index``-th example of a replayed corpus (corpus.py): the
+    same values on every backend, from the same set hypothesis draws from."""
+    rng = np.random.default_rng(index)
+    return lambda name, shape, dtype: rng.choice(np.array(COTANGENT_VALUES), shape).astype(dtype)
+
+
+def run_example(spec: Spec, check: GradientCheck, adapter: Adapter, cotangent: Cotangents,
                 variables: dict[str, Any], entries: list[Divergence], run: CellRun) -> None:
     """One example of a gradient cell (see the module docstring), on the case's drawn
-    ``variables``; the cotangents are drawn here, once the reference's probe has found
+    ``variables``; the cotangents are chosen here, once the reference's probe has found
     the outputs they multiply."""
     try:
         plan = _plan(check, variables, adapter)
@@ -360,7 +377,7 @@ def run_example(spec: Spec, check: GradientCheck, adapter: Adapter, data: st.Dat
         run.oracles["inconclusive"] += 1
         return
     for name, shape, dtype in plan.cotangents:
-        variables[name] = data.draw(_cotangent(shape, dtype), label=name)
+        variables[name] = cotangent(name, shape, dtype)
     case = Case(check.id, {}, {}, plan.program, (), ())
     before = run.examples
     run.along = {}

@@ -32,7 +32,8 @@ from __future__ import annotations
 import ast
 import functools
 import math
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -256,9 +257,36 @@ def _mismatch(gp: GradientProgram, oracle: str, expected: float, got: float,
                               "plus the oracle's own error, see conformance/gradients.py)")
 
 
+#: finite differences already computed, by program and inputs: the cells of one case
+#: replay the same examples on every backend (corpus.py), and F, v and the reference
+#: that evaluates it do not depend on the backend
+_ESTIMATES: OrderedDict[Hashable, tuple[float, float] | None] = OrderedDict()
+_ESTIMATES_KEPT = 256
+
+
 def _finite_difference(gp: GradientProgram, variables: dict[str, Any],
                        v: dict[str, np.ndarray]) -> tuple[float, float] | None:
     """(estimate, error) of dF along v, or None where F is not smooth or not computable."""
+    try:
+        key = (gp, tuple(sorted((k, _hashable(x)) for k, x in variables.items())))
+        hash(key)
+    except TypeError:
+        return _estimate(gp, variables, v)
+    if key not in _ESTIMATES:
+        _ESTIMATES[key] = _estimate(gp, variables, v)
+        while len(_ESTIMATES) > _ESTIMATES_KEPT:
+            _ESTIMATES.popitem(last=False)
+    return _ESTIMATES[key]
+
+
+def _hashable(value: Any) -> Hashable:
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.tobytes())
+    return value
+
+
+def _estimate(gp: GradientProgram, variables: dict[str, Any],
+              v: dict[str, np.ndarray]) -> tuple[float, float] | None:
     base = {k: (x.astype(np.float64) if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x)
             for k, x in variables.items()}
     if not all(np.all(np.isfinite(base[leaf])) for leaf in gp.leaves):

@@ -27,7 +27,7 @@ from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
 from adapters.registry import Unavailable
 from conformance import completeness, corpus, divergences, engine, hooks, isolation, results
-from conformance.differentiation import GradientCheck, gradient_check
+from conformance.differentiation import GradientCheck, examples_per_cell, gradient_check
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.program import ProgramError
 from conformance.requirements import missing_method
@@ -206,6 +206,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [i for i in items if i not in empty]
+    # a case's cells next to each other (its generated cells, then its gradient cells,
+    # on every backend): they replay one corpus, which each worker draws once
+    items.sort(key=_case_of)
+
+
+def _case_of(item: pytest.Item) -> tuple[str, str]:
+    cell = _cell(item)
+    if cell is None or isinstance(cell.item, Example):
+        return ("", "")
+    case = cell.item.case if isinstance(cell.item, GradientCheck) else cell.item
+    return (cell.spec.id, case.id)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -276,15 +287,21 @@ def corpus_of(config: pytest.Config, cell: Cell) -> corpus.Corpus | None:
 
 
 def _prepare_corpus(config: pytest.Config, cell: Cell, backend: Adapter) -> None:
-    if cell.kind != "generated" or not corpus.replays():
+    if cell.kind == "example" or not corpus.replays():
         return
-    assert isinstance(cell.item, Case)
-    if missing_capability(cell.item.needs, backend) or missing_method(cell.item, backend):
+    case = cell.item.case if isinstance(cell.item, GradientCheck) else cell.item
+    assert isinstance(case, Case)
+    if missing_capability(cell.item.needs, backend) or missing_method(case, backend):
         return  # not applicable: the test says why, nothing to draw
     s = session_of(config)
-    policies = tuple(b.policy for b in s.backends.values() if not isinstance(b, Unavailable))
+    key = f"{cell.spec.id}/{cell.item.id}"
     start = time.perf_counter()
-    shared, drawn = corpus.corpus_for(f"{cell.spec.id}/{cell.item.id}", cell.item, policies)
+    if isinstance(cell.item, GradientCheck):
+        # its own draws (float dtypes only); the reference runs with the cotangents
+        shared, drawn = corpus.corpus_for(key, case, (), cell.item.given, examples_per_cell())
+    else:
+        policies = tuple(b.policy for b in s.backends.values() if not isinstance(b, Unavailable))
+        shared, drawn = corpus.corpus_for(key, case, policies)
     if drawn:
         run = run_of(config, cell)
         run.corpus_draw_s = time.perf_counter() - start

@@ -54,14 +54,24 @@ def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -
 
 def replay(cell: Cell, shared: Corpus, adapter: Adapter, entries: list[Divergence],
            run: CellRun) -> Exception | None:
-    """Every corpus example on the cell's backend; what the first failing one raised."""
-    assert isinstance(cell.item, Case)
-    for example in shared:
+    """The corpus's examples on the cell's backend (a gradient cell: the first share of
+    them, with fixed cotangents); what the first failing one raised."""
+    item = cell.item
+    examples = shared.examples
+    if isinstance(item, GradientCheck):
+        examples = examples[:differentiation.examples_per_cell()]
+    for index, example in enumerate(examples):
         variables = example.inputs()
         isolation.record_example(cell, variables, example.seed, run.examples)
         try:
-            engine.run_case_example(cell.spec, cell.item, adapter, variables, example.seed,
-                                    entries, run, example.references[adapter.policy])
+            if isinstance(item, GradientCheck):
+                differentiation.run_example(cell.spec, item, adapter,
+                                            differentiation.fixed_cotangents(index), variables,
+                                            entries, run)
+            else:
+                assert isinstance(item, Case)
+                engine.run_case_example(cell.spec, item, adapter, variables, example.seed,
+                                        entries, run, example.references[adapter.policy])
         except UnsatisfiedAssumption:
             continue  # the backend's side cannot check it (engine: Indeterminate)
         except NotApplicable:
@@ -82,8 +92,15 @@ def test_gradient(cell: Cell, request: pytest.FixtureRequest, data: st.DataObjec
     adapter = adapter_for(request.config, cell)
     check = cell.item
     assert isinstance(check, GradientCheck)
-    run = run_of(request.config, cell)
+    run, entries = run_of(request.config, cell), entries_for(request.config, cell)
+    if not run.searching:
+        run.searching = True  # every later call draws
+        shared = corpus_of(request.config, cell)
+        if shared is not None:
+            run.corpus_failure = replay(cell, shared, adapter, entries, run)
+            if run.corpus_failure is None:
+                return
     variables = draw_all(data, check.given)
     isolation.record_example(cell, variables, 0, run.examples)
-    differentiation.run_example(cell.spec, check, adapter, data, variables,
-                                entries_for(request.config, cell), run)
+    differentiation.run_example(cell.spec, check, adapter,
+                                differentiation.drawn_cotangents(data), variables, entries, run)

@@ -22,9 +22,9 @@ def cumsum_specs(specs_dir: Path) -> Path:
     return specs_dir
 
 
-def generated(reports: Path) -> dict[str, dict]:
+def generated(reports: Path, kind: str = "generated") -> dict[str, dict]:
     data = json.loads((reports / "results.json").read_text())
-    return {c["backend"]: c for c in data["cells"] if c["kind"] == "generated"}
+    return {c["backend"]: c for c in data["cells"] if c["kind"] == kind}
 
 
 def test_every_backend_replays_the_examples_drawn_once(
@@ -42,6 +42,14 @@ def test_every_backend_replays_the_examples_drawn_once(
     # one worker runs the three cells: the first draws the corpus, the others reuse it
     drew = [b for b, c in cells.items() if c["corpus_draw_s"] > 0]
     assert len(drew) == 1, cells
+    # gradient cells (numpy has no autograd) replay a corpus of their own, drawn once
+    gradient = generated(reports, "gradient")
+    assert gradient["numpy"]["outcome"] == "not_applicable"
+    for backend in ("reference", "torch"):
+        assert gradient[backend]["outcome"] == "pass"
+        # the quick profile's share: 5 examples
+        assert gradient[backend]["replayed_examples"] == 5 >= gradient[backend]["examples"] > 0
+    assert [b for b, c in gradient.items() if c["corpus_draw_s"] > 0] == ["reference"]
 
 
 def test_draw_per_cell_and_a_database_profile_draw_in_every_cell(
@@ -97,3 +105,25 @@ def test_each_cell_gets_its_own_copy_of_the_inputs() -> None:
     first["A"] += 1  # a backend that writes into what it was given
     assert example.inputs()["A"].tolist() == [1.0, 2.0]
     assert first["axis"] == 0 and first["A"] is not drawn
+
+
+def test_finite_differences_are_computed_once_per_program_and_inputs(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every backend's gradient cell replays the same examples: the reference's finite
+    differences, which do not depend on the backend, are not recomputed."""
+    from conformance import gradients
+    from conformance.program import Program
+
+    calls = []
+    monkeypatch.setattr(gradients, "_estimate", lambda gp, variables, v: calls.append(1) or (1.0, 0.0))
+    gp = gradients.gradient_program(Program.parse(
+        "x.requires_grad_(True)\ny = (x * x).sum()\ny.backward()\nx.grad\n"))
+    assert gp is not None
+    x = np.array([0.5, -2.0])
+    v = gradients.direction({"x": x}, gp.leaves)
+    assert gradients._finite_difference(gp, {"x": x}, v) == (1.0, 0.0)
+    assert gradients._finite_difference(gp, {"x": x.copy()}, v) == (1.0, 0.0)
+    assert len(calls) == 1
+    gradients._finite_difference(gp, {"x": np.array([0.5, -2.5])}, v)
+    assert len(calls) == 2
