@@ -129,6 +129,14 @@ def direction(variables: dict[str, Any], leaves: tuple[str, ...]) -> dict[str, n
             for name in leaves}
 
 
+def _along(gradients: list[tuple[Any, np.ndarray]]) -> float:
+    """The sum over leaves of <grad, v>: exactly rounded where every term is finite;
+    an infinity or NaN, as float arithmetic gives it, where one is not (``math.fsum``
+    raises on ``inf + -inf``)."""
+    terms = [float(np.sum(np.asarray(g, dtype=np.float64) * v)) for g, v in gradients]
+    return math.fsum(terms) if all(map(math.isfinite, terms)) else float(sum(terms))
+
+
 @dataclass
 class GradientOracles:
     """What the oracles found for one example; ``checked`` counts what was compared."""
@@ -153,19 +161,19 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
     v = direction(variables, gp.leaves)
     if not any(np.size(v[leaf]) for leaf in gp.leaves):
         return result  # no element to differentiate by (forward mode may still say NaN)
-    along = math.fsum(float(np.sum(np.asarray(g.value, dtype=np.float64) * v[leaf]))
-                      for leaf, g in grads.items() if g is not None)
+    along = _along([(g.value, v[leaf]) for leaf, g in grads.items() if g is not None])
     bound = _bound(gp, ref, v)
     result.along[f"{adapter.name} reverse mode (x.grad)"] = along
     ref_grads = [ref.get(f"{leaf}.grad") for leaf in gp.leaves]
     if all(r is not None and r.kind == "tensor" for r in ref_grads):
-        result.along["reference tape"] = math.fsum(
-            float(np.sum(np.asarray(r.value, dtype=np.float64) * v[leaf]))  # type: ignore[union-attr]
-            for leaf, r in zip(gp.leaves, ref_grads, strict=True))
-    if not math.isfinite(bound):  # the reference leaves some gradient element unchecked
+        result.along["reference tape"] = _along(
+            [(r.value, v[leaf]) for leaf, r in zip(gp.leaves, ref_grads, strict=True)])  # type: ignore[union-attr]
+    if math.isinf(bound):  # the reference leaves some gradient element unchecked (a kink)
         return result
 
-    fd = _finite_difference(gp, variables, v)
+    # an infinite or NaN gradient has no derivative along v to estimate: finite
+    # differences are inconclusive (the reference tape compares it element by element)
+    fd = _finite_difference(gp, variables, v) if math.isfinite(along) else None
     result.along["finite differences (float64)"] = None if fd is None else fd[0]
     if fd is not None:
         estimate, error = fd
