@@ -54,13 +54,10 @@ def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -
 
 def replay(cell: Cell, shared: Corpus, adapter: Adapter, entries: list[Divergence],
            run: CellRun) -> Exception | None:
-    """The corpus's examples on the cell's backend (a gradient cell: the first share of
-    them, with fixed cotangents); what the first failing one raised."""
+    """The corpus's examples on the cell's backend (a gradient cell's own corpus, with
+    fixed cotangents); what the first failing one raised."""
     item = cell.item
-    examples = shared.examples
-    if isinstance(item, GradientCheck):
-        examples = examples[:differentiation.examples_per_cell()]
-    for index, example in enumerate(examples):
+    for index, example in enumerate(shared):
         variables = example.inputs()
         isolation.record_example(cell, variables, example.seed, run.examples)
         try:
