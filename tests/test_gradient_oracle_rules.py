@@ -293,6 +293,15 @@ def test_forward_mode_equal_infinities_and_both_nan_agree() -> None:
     assert [m for m in found.mismatches if "jvp" in m.sides[1]] == []
 
 
+def test_forward_mode_is_inconclusive_where_a_nan_input_leaves_no_derivative() -> None:
+    """At a NaN input the reference's gradient and bound are NaN: backward() NaN against a
+    finite jvp is no disagreement (JAX on tensors/elementwise element_by_element/gradient:
+    X = 0, Y = [1, nan, 1, 1]), and nothing was checked."""
+    found, _, _ = forward(-8.32421875, x=[math.nan, 1.0, 2.0])
+    assert found.mismatches == []
+    assert found.checked["forward_mode"] == 0
+
+
 def test_forward_mode_nan_against_a_number_disagrees() -> None:
     found, _, _ = forward(math.nan)
     assert found.checked["forward_mode"] == 1
