@@ -5,9 +5,10 @@ every spec on every selected backend.  Each cell is one test item whose id reads
 ``test_case[reductions/sum_axis/any_axis-numpy]``; generated cases are real
 ``@given`` tests, so shrinking, the example database and ``--hypothesis-seed``
 work as usual (in the deterministic profiles they first replay their case's
-shared examples, drawn once for every backend: corpus.py).  Every cell ends as pass, fail, divergence (shown as xfail),
-stale (a failure in the deterministic profile) or not applicable (a skip with
-its reason), and is recorded in ``reports/results.json``.
+shared examples, drawn once for every backend: corpus.py).  Every cell ends as
+pass, fail, divergence (shown as xfail), stale (a failure in the deterministic
+profile) or not applicable (a skip with its reason), and is recorded in
+``reports/results.json``.
 """
 
 from __future__ import annotations

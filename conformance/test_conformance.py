@@ -39,17 +39,27 @@ def test_case(cell: Cell, request: pytest.FixtureRequest, data: st.DataObject) -
     case = cell.item
     assert isinstance(case, Case)
     run, entries = run_of(request.config, cell), entries_for(request.config, cell)
-    if not run.searching:
-        run.searching = True  # every later call draws
-        shared = corpus_of(request.config, cell)
-        if shared is not None:
-            run.corpus_failure = replay(cell, shared, adapter, entries, run)
-            if run.corpus_failure is None:
-                return
+    if replayed(cell, request, adapter, entries, run):
+        return  # nothing drawn: hypothesis ends the test
     variables = draw_all(data, case.given)
     seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
     isolation.record_example(cell, variables, seed, run.examples)
     engine.run_case_example(cell.spec, case, adapter, variables, seed, entries, run)
+
+
+def replayed(cell: Cell, request: pytest.FixtureRequest, adapter: Adapter,
+             entries: list[Divergence], run: CellRun) -> bool:
+    """On the first call of a cell's test: replay its corpus, if it has one; True when
+    every example passed.  Otherwise (no corpus, a corpus example failed, a later
+    call) the call draws: hypothesis searches and shrinks on this backend."""
+    if run.searching:
+        return False
+    run.searching = True  # every later call draws
+    shared = corpus_of(request.config, cell)
+    if shared is None:
+        return False
+    run.corpus_failure = replay(cell, shared, adapter, entries, run)
+    return run.corpus_failure is None
 
 
 def replay(cell: Cell, shared: Corpus, adapter: Adapter, entries: list[Divergence],
@@ -90,13 +100,8 @@ def test_gradient(cell: Cell, request: pytest.FixtureRequest, data: st.DataObjec
     check = cell.item
     assert isinstance(check, GradientCheck)
     run, entries = run_of(request.config, cell), entries_for(request.config, cell)
-    if not run.searching:
-        run.searching = True  # every later call draws
-        shared = corpus_of(request.config, cell)
-        if shared is not None:
-            run.corpus_failure = replay(cell, shared, adapter, entries, run)
-            if run.corpus_failure is None:
-                return
+    if replayed(cell, request, adapter, entries, run):
+        return  # nothing drawn: hypothesis ends the test
     variables = draw_all(data, check.given)
     isolation.record_example(cell, variables, 0, run.examples)
     differentiation.run_example(cell.spec, check, adapter,

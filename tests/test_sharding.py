@@ -39,7 +39,7 @@ def test_shards_by_backend_and_by_spec_merge_into_the_single_runs_report(
     (specs_dir / "tensors").mkdir()
     (specs_dir / "tensors" / "cumsum.yaml").write_text(CUMSUM, encoding="utf-8")
     (specs_dir / "tensors" / "transpose.yaml").write_text(TRANSPOSE, encoding="utf-8")
-    result, whole = run_suite(pytester, specs_dir, "--backend", "reference,torch",
+    result, _ = run_suite(pytester, specs_dir, "--backend", "reference,torch",
                               "--report-dir", str(pytester.path / "whole"))
     assert result.ret == 0, result.stdout.str()
     shards = []
