@@ -1,15 +1,22 @@
-"""How long the whole suite takes per backend, per example: the speed targets live here,
-not in timed tests.
+"""Where the suite's time goes: the speed targets live here, not in timed tests.
 
-    python benchmark/suite_speed.py                    # every built-in backend, ci profile
-    python benchmark/suite_speed.py --backend torch,jax --cold-jax-cache
+    python benchmark/suite_speed.py                       # default backends, ci profile, -n 2 and -n 1
+    python benchmark/suite_speed.py --workers 2 --cold-jax-cache
+    python benchmark/suite_speed.py --compare reports/benchmark-before.json
 
-Each backend runs alone (``pytest conformance/ --backend NAME``) so its time is its
-own; per-example cost is the sum of its cells' durations over the examples they ran
-(hypothesis and the reference oracle included, as a user pays them).  The table and
-``reports/benchmark.json`` give the wall time, examples, per-example milliseconds,
-each backend's ratio to torch, and for JAX how many examples ran compiled whole.
-Targets (design notes): JAX within 3x of torch per example.
+Runs the whole suite (``pytest conformance/ -n W``) once per worker count and reads
+its results.json.  Printed and written to ``reports/benchmark.json``:
+
+* per run: wall seconds, exit status, peak memory of the largest process (a worker);
+* per backend (from the run with the most workers): generated and gradient examples;
+  the seconds its cells spent in each phase (results.json ``seconds``: the reference,
+  the backend, compiling, comparing, the gradient oracles; drawing the shared corpus;
+  the rest is hypothesis and pytest); milliseconds per example and the ratio to torch;
+* the floor: hypothesis drawing every generated case's inputs with an empty body
+  (no reference, no backend), in this process, per example.
+
+``--compare OLD.json`` prints each figure's ratio new/old.  ``--draw-per-cell`` (passed
+on to pytest) measures the suite as it ran before shared corpora.
 """
 
 from __future__ import annotations
@@ -21,61 +28,160 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = "reference,numpy,torch,jax,jax-x64"
+PHASES = ("draw", "reference", "backend", "compile", "compare", "gradient_oracles", "other")
 
 
-def run_backend(name: str, profile: str, workers: str, env: dict[str, str]) -> dict[str, object]:
+def run_suite(backends: str, profile: str, workers: int, env: dict[str, str],
+              extra: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One whole-suite run: its figures and its results.json."""
     with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "pytest", str(ROOT / "conformance"), "--backend",
+                   backends, f"--hypothesis-profile={profile}", "-n", str(workers), "-q",
+                   "-p", "no:cacheprovider", "--report-dir", tmp, *extra]
         start = time.perf_counter()
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", str(ROOT / "conformance"), "--backend", name,
-             f"--hypothesis-profile={profile}", "-n", workers, "-q", "-p", "no:cacheprovider",
-             "--report-dir", tmp], check=False, cwd=ROOT, env=env, capture_output=True,
-            text=True)
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        # wait4: this run's own resource use, its workers included (they are waited for)
+        _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
         results = json.loads((Path(tmp) / "results.json").read_text())
-    cells = [c for c in results["cells"] if c["backend"] == name]
-    generated = [c for c in cells if c["kind"] == "generated" and c["examples"]]
-    examples = sum(c["examples"] for c in generated)
-    seconds = sum(c["duration_s"] for c in generated)
-    return {
-        "backend": name, "exit_status": proc.returncode, "wall_s": round(wall, 1),
-        "cells": len(cells), "generated_examples": examples,
-        "per_example_ms": round(1000 * seconds / examples, 2) if examples else None,
-        "staged_examples": sum(c.get("staged_examples", 0) for c in generated),
-    }
+    figures = {"workers": workers, "wall_s": round(wall, 1),
+               "exit_status": os.waitstatus_to_exitcode(status),
+               "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
+               "draws": results["run"].get("draws", "per cell")}
+    return figures, results
+
+
+def by_backend(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for cell in results["cells"]:
+        if cell["kind"] == "example":
+            continue
+        row = rows.setdefault(cell["backend"], {
+            "backend": cell["backend"], "generated_examples": 0, "gradient_examples": 0,
+            "staged_examples": 0, "seconds": defaultdict(float), "total_s": 0.0})
+        row[f"{cell['kind']}_examples"] += cell["examples"]
+        row["staged_examples"] += cell.get("staged_examples", 0)
+        seconds = dict(cell.get("seconds", {}))
+        corpus_reference = seconds.pop("corpus_reference", 0.0)
+        draw = cell.get("corpus_draw_s", 0.0)
+        phases = {"draw": draw - corpus_reference,
+                  "reference": seconds.pop("reference", 0.0) + corpus_reference, **seconds}
+        phases["other"] = max(0.0, cell["duration_s"] - sum(phases.values()))
+        for phase, value in phases.items():
+            row["seconds"][phase] += value
+        row["total_s"] += cell["duration_s"]
+    out = []
+    for row in rows.values():
+        examples = row["generated_examples"] + row["gradient_examples"]
+        if not examples:
+            continue
+        row["seconds"] = {p: round(row["seconds"].get(p, 0.0), 2) for p in PHASES}
+        row["total_s"] = round(row["total_s"], 2)
+        # what the backend costs per example, the shared corpus's drawing excluded
+        row["per_example_ms"] = round(1000 * (row["total_s"] - row["seconds"]["draw"])
+                                      / examples, 2)
+        out.append(row)
+    torch_ms = next((r["per_example_ms"] for r in out if r["backend"] == "torch"), None)
+    for row in out:
+        row["ratio_to_torch"] = round(row["per_example_ms"] / torch_ms, 2) if torch_ms else None
+    return out
+
+
+def floor(profile: str) -> dict[str, Any]:
+    """Hypothesis drawing every generated case's inputs with an empty body."""
+    sys.path.insert(0, str(ROOT))
+    from hypothesis import settings
+
+    import conformance.conftest  # noqa: F401  (registers the profiles)
+    from conformance import corpus
+    from conformance.spec import load_all
+
+    settings.load_profile(profile)
+    specs, _ = load_all(ROOT / "specs")
+    examples, start = 0, time.perf_counter()
+    for spec in specs:
+        for case in spec.cases:
+            drawn, _ = corpus._draw(case, ())
+            examples += len(drawn)
+    seconds = time.perf_counter() - start
+    return {"examples": examples, "seconds": round(seconds, 2),
+            "per_example_ms": round(1000 * seconds / examples, 3) if examples else None}
+
+
+def report(data: dict[str, Any]) -> None:
+    for run in data["runs"]:
+        print(f"-n {run['workers']}: {run['wall_s']} s wall, exit {run['exit_status']}, "
+              f"peak {run['peak_rss_mib']} MiB in one process, draws {run['draws']}")
+    print(f"floor: {data['floor']['per_example_ms']} ms per example to draw "
+          f"({data['floor']['examples']} examples in {data['floor']['seconds']} s)")
+    print(f"{'backend':<12}{'examples':>9}{'ms/ex':>8}{'x torch':>8}"
+          + "".join(f"{p[:9]:>10}" for p in PHASES))
+    for row in data["backends"]:
+        examples = row["generated_examples"] + row["gradient_examples"]
+        print(f"{row['backend']:<12}{examples:>9}{row['per_example_ms']:>8}"
+              f"{row['ratio_to_torch']!s:>8}"
+              + "".join(f"{row['seconds'][p]:>10}" for p in PHASES))
+
+
+def compare(new: dict[str, Any], old: dict[str, Any]) -> None:
+    def ratio(a: Any, b: Any) -> str:
+        return f"{a / b:.2f}" if isinstance(a, int | float) and isinstance(b, int | float) and b \
+            else "-"
+    print("ratios new/old:")
+    olds = {r["workers"]: r for r in old["runs"]}
+    for run in new["runs"]:
+        if run["workers"] in olds:
+            o = olds[run["workers"]]
+            print(f"  -n {run['workers']}: wall {ratio(run['wall_s'], o['wall_s'])}, "
+                  f"peak memory {ratio(run['peak_rss_mib'], o['peak_rss_mib'])}")
+    old_rows = {r["backend"]: r for r in old["backends"]}
+    for row in new["backends"]:
+        if row["backend"] in old_rows:
+            o = old_rows[row["backend"]]
+            print(f"  {row['backend']:<12} ms/example {ratio(row['per_example_ms'], o['per_example_ms'])}"
+                  f", total {ratio(row['total_s'], o['total_s'])}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", default=DEFAULT)
     parser.add_argument("--profile", default="ci")
-    parser.add_argument("-n", dest="workers", default="0", help="pytest-xdist workers per backend")
+    parser.add_argument("--workers", default="2,1", help="pytest-xdist worker counts, one run each")
     parser.add_argument("--cold-jax-cache", action="store_true",
                         help="start JAX from an empty persistent compilation cache (as CI does)")
+    parser.add_argument("--draw-per-cell", action="store_true",
+                        help="passed on to pytest: every cell draws its own examples")
+    parser.add_argument("--compare", metavar="OLD.json", help="print ratios against an earlier run")
     parser.add_argument("--out", default=str(ROOT / "reports" / "benchmark.json"))
     args = parser.parse_args()
     env = dict(os.environ)
-    if args.cold_jax_cache:
-        env["TENSOR_CONFORMANCE_JAX_CACHE"] = tempfile.mkdtemp(prefix="jax-cache-")
-    rows = [run_backend(b, args.profile, args.workers, env) for b in args.backend.split(",")]
-    torch_ms = next((r["per_example_ms"] for r in rows if r["backend"] == "torch"), None)
-    print(f"{'backend':<12}{'exit':>5}{'wall s':>9}{'examples':>10}{'ms/example':>12}"
-          f"{'x torch':>9}{'compiled':>10}")
-    for r in rows:
-        ms = r["per_example_ms"]
-        r["ratio_to_torch"] = round(ms / torch_ms, 2) if ms and torch_ms else None  # type: ignore[operator]
-        print(f"{r['backend']:<12}{r['exit_status']:>5}{r['wall_s']:>9}{r['generated_examples']:>10}"
-              f"{ms!s:>12}{r['ratio_to_torch']!s:>9}{r['staged_examples']:>10}")
+    extra = ["--draw-per-cell"] if args.draw_per_cell else []
+    runs, results = [], None
+    for workers in sorted({int(w) for w in args.workers.split(",")}, reverse=True):
+        if args.cold_jax_cache:
+            env["TENSOR_CONFORMANCE_JAX_CACHE"] = tempfile.mkdtemp(prefix="jax-cache-")
+        figures, found = run_suite(args.backend, args.profile, workers, env, extra)
+        runs.append(figures)
+        results = results or found  # the most workers: the run the targets are about
+    assert results is not None
+    data = {"profile": args.profile, "backends_selected": args.backend,
+            "cold_jax_cache": args.cold_jax_cache, "runs": runs,
+            "backends": by_backend(results), "floor": floor(args.profile)}
+    report(data)
+    if args.compare:
+        compare(data, json.loads(Path(args.compare).read_text()))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"profile": args.profile, "cold_jax_cache": args.cold_jax_cache,
-                               "workers": args.workers, "backends": rows}, indent=2) + "\n")
+    out.write_text(json.dumps(data, indent=2) + "\n")
     print(f"written: {out}")
-    return max(int(r["exit_status"]) for r in rows)  # type: ignore[call-overload]
+    return max(int(r["exit_status"]) for r in runs)
 
 
 if __name__ == "__main__":

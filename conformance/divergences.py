@@ -10,6 +10,7 @@
       outputs: ["A.cumsum(axis=axis)"]   # optional: which outputs may differ
       problems: [shape]           # optional: value | dtype | shape | error | type | relation
       compiled: true              # optional: only where the whole program ran compiled
+      gradient: true              # optional: applies to the cases' gradient cells (only)
       reason: NumPy's cumsum of a 0-d array returns shape (1,) ...
       link: https://github.com/numpy/numpy/issues/...
 
@@ -61,6 +62,7 @@ _ENTRY_SCHEMA: dict[str, Any] = {
             "reason": {"type": "string", "minLength": 10},
             "link": {"type": "string", "pattern": "^https://"},
             "compiled": {"type": "boolean"},
+            "gradient": {"type": "boolean"},
         },
     },
 }
@@ -79,6 +81,9 @@ class Divergence:
     link: str | None
     #: applies only to programs run compiled as a whole (the adapter's ``stage``)
     compiled: bool = False
+    #: applies to the gradient cells of the cases (conformance/differentiation.py), and
+    #: only to them; outputs are then ``X.grad`` or an output of the case
+    gradient: bool = False
     #: where it is registered: file and entry, for error messages (not part of what it says)
     origin: tuple[str, str] = field(default=("", ""), compare=False)
     #: the field that names this backend: ``backend``, or ``backend[1]`` in a list
@@ -99,7 +104,9 @@ class Divergence:
     def explains(self, mismatch: Mismatch) -> bool:
         if self.problems is not None and mismatch.problem not in self.problems:
             return False
-        return self.outputs is None or any(_names(mismatch.output, o) for o in self.outputs)
+        return self.outputs is None or any(
+            _names(mismatch.output, o) or (self.gradient and mismatch.output.endswith(f" = {o}"))
+            for o in self.outputs)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "reason": self.reason, "link": self.link}
@@ -131,8 +138,14 @@ class Registry:
                                 "backend selected with --backend")
 
     def for_cell(self, spec_id: str, item_id: str, backend: str) -> list[Divergence]:
+        """Entries for one cell; a gradient cell's id is ``<case>/gradient``."""
+        case_id = item_id.removesuffix(GRADIENT_SUFFIX)
+        gradient = case_id != item_id
         return [e for e in self.entries if e.backend == backend and e.spec == spec_id
-                and (e.cases is None or item_id in e.cases)]
+                and e.gradient == gradient and (e.cases is None or case_id in e.cases)]
+
+
+GRADIENT_SUFFIX = "/gradient"
 
 
 def load(paths: Path | Sequence[Path], specs: list[Spec]) -> Registry:
@@ -184,6 +197,9 @@ def _load_file(path: Path, specs: list[Spec], seen: dict[str, str]) -> list[Dive
                 raise SpecError(path, f"{where}.when", f"{name!r} is not drawn by the selected cases")
         for output in raw.get("outputs", []):
             known = {o for item in chosen for o in _outputs(item)}
+            if raw.get("gradient"):
+                known |= {f"{name}.grad" for item in chosen
+                          for name in getattr(item, "given_spec", {})}
             if output not in known:
                 raise SpecError(path, f"{where}.outputs",
                                 f"{output!r} is not an output of the selected cases "
@@ -196,6 +212,7 @@ def _load_file(path: Path, specs: list[Spec], seen: dict[str, str]) -> list[Dive
             tuple(raw["outputs"]) if "outputs" in raw else None,
             tuple(raw["problems"]) if "problems" in raw else None,
             " ".join(raw["reason"].split()), raw.get("link"), bool(raw.get("compiled", False)),
+            bool(raw.get("gradient", False)),
             (str(path), where),
             "backend" if isinstance(raw["backend"], str) else f"backend[{j}]",
         ) for j, backend in enumerate(backends)]

@@ -12,15 +12,17 @@ outputs, the bound that was applied and a reproducer.
 from __future__ import annotations
 
 import contextlib
+import time
 import weakref
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from hypothesis import reject
 
-from adapters.protocol import DOCUMENTED_POLICY, Adapter, NotApplicable
+from adapters.protocol import DOCUMENTED_POLICY, Adapter, DtypePolicy, NotApplicable
 from adapters.reference.adapter import ReferenceAdapter
 from adapters.reference.tensor import Indeterminate
 from conformance import compare, gradients
@@ -53,8 +55,26 @@ class CellRun:
     staged: int = 0
     #: examples whose gradients each independent oracle checked (gradients.py)
     oracles: Counter[str] = field(default_factory=Counter)
+    #: the last example's gradient along v by each oracle (gradients.py), for failures
+    along: dict[str, float | None] = field(default_factory=dict)
     observed: Counter[str] = field(default_factory=Counter)
     conformed: Counter[str] = field(default_factory=Counter)
+    #: examples replayed from the case's shared corpus (corpus.py), not drawn by the cell
+    replayed: int = 0
+    #: the cell's hypothesis test draws its own examples (no corpus, or a corpus example
+    #: failed and hypothesis searches and shrinks for this backend)
+    searching: bool = False
+    #: what the first failing corpus example raised (shown if the search misses it)
+    corpus_failure: BaseException | None = None
+    #: seconds the cell spent drawing its case's corpus (0: drawn by an earlier cell)
+    corpus_draw_s: float = 0.0
+    #: where the cell's time went (results.json ``seconds``; benchmark/suite_speed.py):
+    #: "reference" (the oracle, where the cell ran it), "backend" (the library running
+    #: the program, compiling excluded), "compile" (a compiling backend's first run of
+    #: each new input signature: tracing, compiling and that run), "compare" (outputs
+    #: and relations against the reference), "gradient_oracles" (finite differences and
+    #: forward mode); the rest of a cell's duration is hypothesis and pytest
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
 def missing_capability(needs: frozenset[str], adapter: Adapter) -> str | None:
@@ -91,8 +111,17 @@ _STAGERS: weakref.WeakKeyDictionary[Any, Stager] = weakref.WeakKeyDictionary()
 EAGER_ONLY = False
 
 
+@contextlib.contextmanager
+def _timed(run: CellRun, phase: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        run.seconds[phase] += time.perf_counter() - start
+
+
 def _run_compiled(adapter: Adapter, program: Program, variables: dict[str, Any], seed: int,
-                  strict: bool = False) -> dict[str, Observed] | None:
+                  run: CellRun, strict: bool = False) -> dict[str, Observed] | None:
     """The program compiled as a whole on a backend that offers ``stage`` (JAX); None
     where it must run eagerly.  ``strict`` (a ``compiled: true`` case): compiled
     whatever happens, not applicable where it cannot be."""
@@ -103,11 +132,17 @@ def _run_compiled(adapter: Adapter, program: Program, variables: dict[str, Any],
                                 "capability 'compile' but has no stage() method")
         return None
     stager = _STAGERS.setdefault(adapter, Stager(adapter))
-    with _context(adapter):
-        outputs = stager.run(program, _inputs(adapter, variables), seed, strict)
-        if outputs is None:
-            return None
-        return {text: observe(adapter, value) for text, value in outputs.items()}
+    start, compiling = time.perf_counter(), stager.compile_s
+    try:
+        with _context(adapter):
+            outputs = stager.run(program, _inputs(adapter, variables), seed, strict)
+            if outputs is None:
+                return None
+            return {text: observe(adapter, value) for text, value in outputs.items()}
+    finally:
+        compiled = stager.compile_s - compiling
+        run.seconds["compile"] += compiled
+        run.seconds["backend"] += time.perf_counter() - start - compiled
 
 
 def after_cell(adapter: Adapter) -> None:
@@ -212,24 +247,41 @@ def _show(value: Any) -> str:
 
 
 # -- the two kinds of item --------------------------------------------------------------
-def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[str, Any], seed: int,
-                     entries: list[Divergence], run: CellRun) -> None:
-    """One hypothesis example of a generated case on one backend."""
-    oracle = ReferenceAdapter(adapter.policy)
+def reference_outputs(case: Case, policy: DtypePolicy, variables: dict[str, Any],
+                      seed: int) -> dict[str, Observed] | None:
+    """The reference's outputs (with their error bounds) for one example under a
+    backend's dtype policy; None where the example checks nothing under that policy
+    (the documented semantics do not fix the answer at this precision, or no output
+    can be compared)."""
     try:
-        ref = _run(oracle, case.program, variables, seed)
+        ref = _run(ReferenceAdapter(policy), case.program, variables, seed)
     except Indeterminate:
-        reject()  # the documented semantics do not fix the answer at this precision
-    if compare.all_unchecked(ref):
+        return None
+    return None if compare.all_unchecked(ref) else ref
+
+
+def run_case_example(spec: Spec, case: Case, adapter: Adapter, variables: dict[str, Any], seed: int,
+                     entries: list[Divergence], run: CellRun,
+                     reference: dict[str, Observed] | None = None) -> None:
+    """One example of a generated case on one backend.  ``reference``: the reference's
+    outputs for it under the backend's policy, where already computed (corpus.py)."""
+    if reference is None:
+        with _timed(run, "reference"):
+            reference = reference_outputs(case, adapter.policy, variables, seed)
+    ref = reference
+    if ref is None:
         reject()
-    if _is_oracle(adapter) and adapter.policy == oracle.policy:
+    ref = dict(ref)  # shared by every cell that replays the example: never written
+    if _is_oracle(adapter):
         got = ref  # the reference itself: its checks are the claim's relations
-        mismatches, compiled = _relations(case, ref, got), False
+        with _timed(run, "compare"):
+            mismatches, compiled = _relations(case, ref, got), False
     else:
         got, mismatches, compiled = _backend_outputs(spec, case, adapter, variables, seed, ref,
                                                      entries, run)
     oracles_before = sum(run.oracles.values())
-    mismatches += _gradient_oracles(case, adapter, variables, got, ref, run)
+    with _timed(run, "gradient_oracles"):
+        mismatches += _gradient_oracles(case, adapter, variables, got, ref, run)
     run.examples += 1
     if _checked(case, ref, got) or sum(run.oracles.values()) > oracles_before:
         run.checked += 1
@@ -263,9 +315,10 @@ def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
     that only compilation produces is reported as such (registered with
     ``compiled: true``).  The flag returned says whether the compiled run stands."""
     def differences(got: dict[str, Observed]) -> list[compare.Mismatch]:
-        return _differential(case.program, ref, got) + _relations(case, ref, got)
+        with _timed(run, "compare"):
+            return _differential(case.program, ref, got) + _relations(case, ref, got)
 
-    staged = _run_compiled(adapter, case.program, variables, seed, strict=case.compiled)
+    staged = _run_compiled(adapter, case.program, variables, seed, run, strict=case.compiled)
     if staged is not None:
         staged_differences = differences(staged)
         selected = [e for e in entries if e.selects(variables, compiled=True)]
@@ -273,7 +326,8 @@ def _backend_outputs(spec: Spec, case: Case, adapter: Adapter, variables: dict[s
             run.staged += 1
             return staged, staged_differences, True
     try:
-        got = _run(adapter, case.program, variables, seed)
+        with _timed(run, "backend"):
+            got = _run(adapter, case.program, variables, seed)
     except Indeterminate:
         reject()
     mismatches = differences(got)
@@ -298,6 +352,7 @@ def _gradient_oracles(case: Case, adapter: Adapter, variables: dict[str, Any],
         inputs = None if _is_oracle(adapter) else _inputs(adapter, variables)
         found = gradients.check(gp, adapter, variables, got, ref, inputs)
     run.oracles.update(found.checked)
+    run.along = found.along
     return found.mismatches
 
 

@@ -103,6 +103,59 @@ def _torch_exp_float32(original: Any) -> Any:
     return exp
 
 
+# -- torch: wrong backward passes, forward values unchanged (gradient cells must see them)
+def _with_backward(forward: Callable[..., Any], wrong: Callable[..., Any]) -> Callable[..., Any]:
+    """``forward(x, *args)`` as a torch.autograd.Function whose backward is
+    ``wrong(g, x, out, *args)`` (the gradient of x): every forward check sees the
+    library's own values."""
+    import torch
+
+    class WrongBackward(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any, *args: Any) -> Any:
+            out = forward(x, *args)
+            ctx.save_for_backward(x, out)
+            ctx.args = args
+            return out
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            x, out = ctx.saved_tensors
+            return (wrong(g, x, out, *ctx.args), *(None for _ in ctx.args))
+
+    return WrongBackward.apply
+
+
+def _torch_cumsum_backward_forward(original: Any) -> Any:
+    """The backward of cumsum accumulates g forwards (cumsum(g)) instead of the
+    reversed running sum."""
+    def cumsum(x: Any, dim: int, **kw: Any) -> Any:
+        if kw or not x.requires_grad:
+            return original(x, dim, **kw)
+        wrong = _with_backward(original,
+                               lambda g, t, out, d: original(g, d))
+        return wrong(x, dim)
+    return _torch_dims(cumsum)
+
+
+def _torch_exp_backward_input(original: Any) -> Any:
+    """The backward of exp multiplies by its input instead of its output."""
+    def exp(x: Any, *args: Any, **kw: Any) -> Any:
+        if args or kw or not x.requires_grad:
+            return original(x, *args, **kw)
+        return _with_backward(original, lambda g, t, out: g * t)(x)
+    return exp
+
+
+def _torch_scalar_mul_backward(original: Any) -> Any:
+    """Tensor times a Python number whose backward forgets the number: d(a u) = du."""
+    def mul(x: Any, y: Any) -> Any:
+        if isinstance(y, int | float) and not isinstance(y, bool) and x.requires_grad:
+            return _with_backward(original, lambda g, t, out, a: g)(x, y)
+        return original(x, y)
+    return mul
+
+
 def _torch_add_broadcast_first(original: Any) -> Any:
     def add(x: Any, y: Any) -> Any:
         import torch
@@ -730,6 +783,18 @@ FAULTS: list[Fault] = [
        "torch.sum(dim=..., keepdim=True) drops the axis", ("T18",), SUM),
     _f("torch-mean-square-other-axis", "torch.mean torch.Tensor.mean", _torch_mean_square_other_axis,
        "torch.mean(dim=d) on a square matrix reduces the other axis", ("T17",), r"mean"),
+    # -- torch: wrong backward passes (forward values unchanged): gradient cells
+    _f("torch-cumsum-backward-forwards", "torch.cumsum torch.Tensor.cumsum",
+       _torch_cumsum_backward_forward,
+       "the backward of cumsum accumulates the gradient forwards instead of backwards",
+       ("D04",), r"\.grad"),
+    _f("torch-exp-backward-uses-input", "torch.exp torch.Tensor.exp", _torch_exp_backward_input,
+       "the backward of exp multiplies by the input instead of exp(x)", ("D02",),
+       r"\.grad"),
+    _f("torch-scalar-mul-backward-drops-scalar", "torch.Tensor.__mul__ torch.Tensor.__rmul__",
+       _torch_scalar_mul_backward,
+       "tensor times a Python number: the backward forgets the number (d(a u) = du)",
+       ("D02",), r"\.grad"),
     _f("torch-cumsum-exclusive", "torch.cumsum torch.Tensor.cumsum", _torch_cumsum_exclusive,
        "torch.cumsum is exclusive (each element is the sum before it)", ("T20",),
        r"cumsum|^C$"),

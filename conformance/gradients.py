@@ -32,8 +32,9 @@ from __future__ import annotations
 import ast
 import functools
 import math
-from collections import Counter
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -128,12 +129,22 @@ def direction(variables: dict[str, Any], leaves: tuple[str, ...]) -> dict[str, n
             for name in leaves}
 
 
+def _along(gradients: list[tuple[Any, np.ndarray]]) -> float:
+    """The sum over leaves of <grad, v>: exactly rounded where every term is finite;
+    an infinity or NaN, as float arithmetic gives it, where one is not (``math.fsum``
+    raises on ``inf + -inf``)."""
+    terms = [float(np.sum(np.asarray(g, dtype=np.float64) * v)) for g, v in gradients]
+    return math.fsum(terms) if all(map(math.isfinite, terms)) else float(sum(terms))
+
+
 @dataclass
 class GradientOracles:
     """What the oracles found for one example; ``checked`` counts what was compared."""
 
     mismatches: list[Mismatch]
     checked: Counter[str]
+    #: d(output) along v by each source, None where inconclusive (shown with a failure)
+    along: dict[str, float | None] = field(default_factory=dict)
 
 
 def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
@@ -148,11 +159,22 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
     if any(not isinstance(variables.get(leaf), np.ndarray) for leaf in gp.leaves):
         return result
     v = direction(variables, gp.leaves)
-    along = math.fsum(float(np.sum(np.asarray(g.value, dtype=np.float64) * v[leaf]))
-                      for leaf, g in grads.items() if g is not None)
+    if not any(np.size(v[leaf]) for leaf in gp.leaves):
+        return result  # no element to differentiate by (forward mode may still say NaN)
+    along = _along([(g.value, v[leaf]) for leaf, g in grads.items() if g is not None])
     bound = _bound(gp, ref, v)
+    result.along[f"{adapter.name} reverse mode (x.grad)"] = along
+    ref_grads = [ref.get(f"{leaf}.grad") for leaf in gp.leaves]
+    if all(r is not None and r.kind == "tensor" for r in ref_grads):
+        result.along["reference tape"] = _along(
+            [(r.value, v[leaf]) for leaf, r in zip(gp.leaves, ref_grads, strict=True)])  # type: ignore[union-attr]
+    if math.isinf(bound):  # the reference leaves some gradient element unchecked (a kink)
+        return result
 
-    fd = _finite_difference(gp, variables, v)
+    # an infinite or NaN gradient has no derivative along v to estimate: finite
+    # differences are inconclusive (the reference tape compares it element by element)
+    fd = _finite_difference(gp, variables, v) if math.isfinite(along) else None
+    result.along["finite differences (float64)"] = None if fd is None else fd[0]
     if fd is not None:
         estimate, error = fd
         allowed = bound + 2 * error + 4 * U64 * abs(along)
@@ -164,17 +186,21 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
     jvp = getattr(adapter, "jvp", None)
     if jvp is not None and inputs is not None:
         tangent = _forward_mode(gp, adapter, jvp, inputs, v)
+        result.along[f"forward mode ({adapter.name} jvp)"] = tangent
         if tangent is not None:
             dtype = next(iter(grads.values())).dtype  # type: ignore[union-attr]
             u = np.finfo(np.dtype(dtype)).eps / 2
             n = sum(int(np.size(v[leaf])) for leaf in gp.leaves)
             flush = _tangent_flush(gp, adapter.policy, variables)
             allowed = 2 * bound + (n + 2) * u * _magnitude(grads, v) + flush + 1e-300
-            if math.isfinite(flush):
+            # the backend's two modes give one answer: equal (an infinity included) or
+            # both NaN, whatever the allowed error
+            same = along == tangent or (math.isnan(along) and math.isnan(tangent))
+            # a NaN bound: the reference's gradient is NaN (a NaN among the inputs), where
+            # no derivative is defined: the modes may differ (XLA: backward NaN, jvp a
+            # number; found by elementwise/element_by_element/gradient), inconclusive
+            if math.isfinite(flush) and (same or not math.isnan(bound)):
                 result.checked["forward_mode"] += 1
-                # the backend's two modes give one answer: equal (an infinity included) or
-                # both NaN, whatever the allowed error
-                same = along == tangent or (math.isnan(along) and math.isnan(tangent))
                 if not same and not abs(along - tangent) <= allowed:
                     m = _mismatch(gp, f"{adapter.name} forward mode (jvp)", tangent, along,
                                   allowed)
@@ -242,11 +268,40 @@ def _mismatch(gp: GradientProgram, oracle: str, expected: float, got: float,
                               "plus the oracle's own error, see conformance/gradients.py)")
 
 
+#: finite differences already computed, by program and inputs: the cells of one case
+#: replay the same examples on every backend (corpus.py), and F, v and the reference
+#: that evaluates it do not depend on the backend
+_ESTIMATES: OrderedDict[Hashable, tuple[float, float] | None] = OrderedDict()
+_ESTIMATES_KEPT = 256
+
+
 def _finite_difference(gp: GradientProgram, variables: dict[str, Any],
                        v: dict[str, np.ndarray]) -> tuple[float, float] | None:
     """(estimate, error) of dF along v, or None where F is not smooth or not computable."""
+    try:
+        key = (gp, tuple(sorted((k, _hashable(x)) for k, x in variables.items())))
+        hash(key)
+    except TypeError:
+        return _estimate(gp, variables, v)
+    if key not in _ESTIMATES:
+        _ESTIMATES[key] = _estimate(gp, variables, v)
+        while len(_ESTIMATES) > _ESTIMATES_KEPT:
+            _ESTIMATES.popitem(last=False)
+    return _ESTIMATES[key]
+
+
+def _hashable(value: Any) -> Hashable:
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.tobytes())
+    return value
+
+
+def _estimate(gp: GradientProgram, variables: dict[str, Any],
+              v: dict[str, np.ndarray]) -> tuple[float, float] | None:
     base = {k: (x.astype(np.float64) if isinstance(x, np.ndarray) and x.dtype.kind == "f" else x)
             for k, x in variables.items()}
+    if not all(np.all(np.isfinite(base[leaf])) for leaf in gp.leaves):
+        return None  # no derivative at an infinite or NaN point: inconclusive
     scale = max([1.0, *(float(np.max(np.abs(base[leaf]), initial=0.0)) for leaf in gp.leaves)])
     # a power of two near u64^(1/3) max(1, |x|): t v is then exact, and so is x + t v
     h = 2.0 ** round(math.log2(U64 ** (1 / 3) * scale))

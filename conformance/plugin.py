@@ -4,9 +4,11 @@
 every spec on every selected backend.  Each cell is one test item whose id reads
 ``test_case[reductions/sum_axis/any_axis-numpy]``; generated cases are real
 ``@given`` tests, so shrinking, the example database and ``--hypothesis-seed``
-work as usual.  Every cell ends as pass, fail, divergence (shown as xfail),
-stale (a failure in the deterministic profile) or not applicable (a skip with
-its reason), and is recorded in ``reports/results.json``.
+work as usual (in the deterministic profiles they first replay their case's
+shared examples, drawn once for every backend: corpus.py).  Every cell ends as
+pass, fail, divergence (shown as xfail), stale (a failure in the deterministic
+profile) or not applicable (a skip with its reason), and is recorded in
+``reports/results.json``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import platform
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,8 @@ from hypothesis import settings
 from adapters import registry
 from adapters.protocol import Adapter, NotApplicable
 from adapters.registry import Unavailable
-from conformance import completeness, divergences, engine, hooks, isolation, results
+from conformance import completeness, corpus, divergences, engine, hooks, isolation, results
+from conformance.differentiation import GradientCheck, examples_per_cell, gradient_check
 from conformance.engine import CellRun, ConformanceFailure, missing_capability
 from conformance.program import ProgramError
 from conformance.requirements import missing_method
@@ -41,7 +44,7 @@ class Cell:
     """One spec item (a literal example or a generated case) on one backend."""
 
     spec: Spec
-    item: Example | Case
+    item: Example | Case | GradientCheck
     backend: str
 
     def __repr__(self) -> str:
@@ -56,7 +59,18 @@ class Cell:
 
     @property
     def kind(self) -> str:
+        if isinstance(self.item, GradientCheck):
+            return "gradient"
         return "example" if isinstance(self.item, Example) else "generated"
+
+    @property
+    def claims(self) -> tuple[str, ...]:
+        """The claims the cell checks: a case's or example's own list (default: its
+        spec's); a gradient cell checks differentiation's claims, not its case's (a
+        library without autograd keeps its forward results)."""
+        if isinstance(self.item, GradientCheck):
+            return self.item.claims
+        return self.item.claims or self.spec.claims
 
 
 @dataclass
@@ -68,6 +82,8 @@ class Session:
     started: float
     records: list[dict[str, Any]]
     runs: dict[str, CellRun]
+    #: the corpus of the generated cell about to run (corpus.py), by cell id
+    corpora: dict[str, corpus.Corpus] = field(default_factory=dict)
 
 
 _SESSION_KEY = pytest.StashKey[Session]()
@@ -93,6 +109,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--eager", action="store_true",
                     help="never compile a whole case program (JAX: jax.jit); run every "
                     "operation on its own, as the notes do")
+    group.addoption("--draw-per-cell", action="store_true",
+                    help="every (case, backend) cell draws its own examples, instead of "
+                    "replaying the case's shared corpus (conformance/corpus.py)")
     isolation.addoption(group)
 
 
@@ -122,6 +141,7 @@ def _check_required(config: pytest.Config, loaded: dict[str, Adapter | Unavailab
 
 def pytest_configure(config: pytest.Config) -> None:
     engine.EAGER_ONLY = bool(config.getoption("eager", False))
+    corpus.DRAW_PER_CELL = bool(config.getoption("draw_per_cell", False))
     specs_dir = Path(config.getoption("specs"))
     try:
         specs, claims = load_all(specs_dir)
@@ -188,20 +208,40 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if empty:
         config.hook.pytest_deselected(items=empty)
         items[:] = [i for i in items if i not in empty]
+    # a case's cells next to each other (its generated cells, then its gradient cells,
+    # on every backend): they replay one corpus, which each worker draws once
+    items.sort(key=_case_of)
+
+
+def _case_of(item: pytest.Item) -> tuple[str, str]:
+    cell = _cell(item)
+    if cell is None or isinstance(cell.item, Example):
+        return ("", "")
+    case = cell.item.case if isinstance(cell.item, GradientCheck) else cell.item
+    return (cell.spec.id, case.id)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cell" not in metafunc.fixturenames:
         return
-    want = Example if metafunc.function.__name__ == "test_example" else Case
-    cells = [c for c in all_cells(session_of(metafunc.config)) if isinstance(c.item, want)]
+    kind = TEST_FUNCTIONS[metafunc.function.__name__]
+    cells = [c for c in all_cells(session_of(metafunc.config)) if c.kind == kind]
     metafunc.parametrize("cell", cells, ids=[c.id for c in cells])
 
 
+#: the test function that runs each kind of cell (conformance/test_conformance.py)
+TEST_FUNCTIONS = {"test_example": "example", "test_case": "generated",
+                  "test_gradient": "gradient"}
+
+
 def all_cells(s: Session) -> list[Cell]:
+    """Every selected cell: each literal example, generated case and gradient check
+    (a generated case differentiated) on each backend."""
     cells = []
     for spec in s.specs:
-        items: tuple[Example | Case, ...] = (*spec.examples, *spec.cases)
+        gradients = [g for c in spec.cases if (g := gradient_check(c)) is not None]
+        items: tuple[Example | Case | GradientCheck, ...] = (
+            *spec.examples, *spec.cases, *gradients)
         cells += [Cell(spec, item, backend) for item in items for backend in s.backends]
     return cells
 
@@ -209,9 +249,9 @@ def all_cells(s: Session) -> list[Cell]:
 def cell_for_nodeid(config: pytest.Config, nodeid: str) -> Cell | None:
     """The cell a test id such as ``...::test_case[tensors/cumsum/any_axis-numpy]`` runs."""
     if _NODEIDS_KEY not in config.stash:
+        function = {kind: name for name, kind in TEST_FUNCTIONS.items()}
         config.stash[_NODEIDS_KEY] = {
-            f"{'test_example' if c.kind == 'example' else 'test_case'}[{c.id}]": c
-            for c in all_cells(session_of(config))}
+            f"{function[c.kind]}[{c.id}]": c for c in all_cells(session_of(config))}
     return config.stash[_NODEIDS_KEY].get(nodeid.rpartition("::")[2])
 
 
@@ -226,7 +266,9 @@ def adapter_for(config: pytest.Config, cell: Cell) -> Adapter:
         raise hooks.AdapterHookError(backend.reason)
     if isinstance(backend, registry.Unavailable):
         pytest.skip(f"not applicable: {backend.reason}")
-    reason = missing_capability(cell.item.needs, backend) or missing_method(cell.item, backend)
+    # a gradient cell calls its case's methods (autograd's are a capability)
+    item = cell.item.case if isinstance(cell.item, GradientCheck) else cell.item
+    reason = missing_capability(cell.item.needs, backend) or missing_method(item, backend)
     if reason:
         pytest.skip(f"not applicable: {reason}")
     return backend
@@ -240,16 +282,52 @@ def entries_for(config: pytest.Config, cell: Cell) -> list[divergences.Divergenc
     return session_of(config).registry.for_cell(cell.spec.id, cell.item.id, cell.backend)
 
 
+def corpus_of(config: pytest.Config, cell: Cell) -> corpus.Corpus | None:
+    """The generated case's shared examples (corpus.py), drawn before the cell's call
+    (never inside its ``@given`` test); None where the cell draws its own."""
+    return session_of(config).corpora.get(cell.id)
+
+
+def _prepare_corpus(config: pytest.Config, cell: Cell, backend: Adapter) -> None:
+    if cell.kind == "example" or not corpus.replays():
+        return
+    case = cell.item.case if isinstance(cell.item, GradientCheck) else cell.item
+    assert isinstance(case, Case)
+    if missing_capability(cell.item.needs, backend) or missing_method(case, backend):
+        return  # not applicable: the test says why, nothing to draw
+    s = session_of(config)
+    key = f"{cell.spec.id}/{cell.item.id}"
+    start = time.perf_counter()
+    if isinstance(cell.item, GradientCheck):
+        # its own draws (float dtypes only); the reference runs with the cotangents
+        shared, drawn = corpus.corpus_for(key, case, (), cell.item.given, examples_per_cell())
+    else:
+        policies = tuple(b.policy for b in s.backends.values() if not isinstance(b, Unavailable))
+        shared, drawn = corpus.corpus_for(key, case, policies)
+    if drawn:
+        run = run_of(config, cell)
+        run.corpus_draw_s = time.perf_counter() - start
+        run.seconds["corpus_reference"] = shared.reference_s
+    s.corpora = {cell.id: shared}
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
-    """The adapter's ``after_cell()`` ends the cell's call: if it raises, that cell fails
-    with one line (in teardown it would break the next cell, of any backend)."""
+    """Before the call, a generated case's corpus is drawn (corpus.py; outside the
+    ``@given`` test).  After it, a cell whose corpus example failed but whose search did
+    not meet the failure again fails with that example; and the adapter's
+    ``after_cell()`` ends the cell's call: if it raises, that cell fails with one line
+    (in teardown it would break the next cell, of any backend)."""
     cell = _cell(item)
     backend = session_of(item.config).backends.get(cell.backend) if cell else None
-    if backend is None or isinstance(backend, registry.Unavailable):
+    if cell is None or backend is None or isinstance(backend, registry.Unavailable):
         return (yield)
     try:
+        _prepare_corpus(item.config, cell, backend)
         result = yield
+        found = run_of(item.config, cell).corpus_failure
+        if found is not None:
+            raise corpus.CorpusFailure.unshrunk(found)
     except BaseException:
         with contextlib.suppress(Exception):  # the cell's own error is the one to show
             engine.after_cell(backend)
@@ -265,7 +343,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     cell = _cell(item)
     if cell is not None:
         session_of(item.config).runs[cell.id] = CellRun()
-        item.user_properties.append(("claims", ",".join(cell.item.claims or cell.spec.claims)))
+        item.user_properties.append(("claims", ",".join(cell.claims)))
         item.user_properties.append(("backend", cell.backend))
 
 
@@ -331,6 +409,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         elif reason := functional_reason(s.backends[cell.backend], cell.item.needs,
                                          cell.item.operations):
             outcome = "functional"
+        elif run.examples == 0 and isinstance(cell.item, GradientCheck):
+            outcome, reason = "not_applicable", cell.item.nothing_to_differentiate(run)
+            report.outcome, report.longrepr = "skipped", (str(item.path), 0,
+                                                          f"not applicable: {reason}")
         elif run.examples == 0:
             outcome = "fail"
             failure = {"message": "no example was run: a pass that checked nothing",
@@ -339,6 +421,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.conformance_cell = results.cell_record(
         cell, outcome=outcome, reason=reason, link=link, examples=run.examples,
         checked=run.checked, duration=call.duration, staged=run.staged,
+        replayed=run.replayed, corpus_draw=run.corpus_draw_s, seconds=dict(run.seconds),
         oracles=dict(run.oracles), failure=failure, divergence=divergence)
     return report
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.protocol import Adapter
 from adapters.registry import Unavailable
+from conformance.corpus import replays
+from conformance.differentiation import SHARE, examples_per_cell
 from conformance.hooks import versions
 from conformance.report import validate_results, write_html
 from conformance.spec import Claim
@@ -26,6 +28,7 @@ SCHEMA_VERSION = 1
 
 def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | None, examples: int,
                 duration: float, checked: int = 0, staged: int = 0, oracles: dict[str, int] | None = None,
+                replayed: int = 0, corpus_draw: float = 0.0, seconds: dict[str, float] | None = None,
                 failure: dict[str, Any] | None,
                 divergence: dict[str, Any] | None) -> dict[str, Any]:
     return {
@@ -33,7 +36,7 @@ def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | Non
         "case": cell.item.id,
         "kind": cell.kind,
         "title": cell.spec.title,
-        "claims": list(cell.item.claims or cell.spec.claims),
+        "claims": list(cell.claims),
         "backend": cell.backend,
         "outcome": outcome,
         "reason": reason,
@@ -43,6 +46,9 @@ def cell_record(cell: Cell, *, outcome: str, reason: str | None, link: str | Non
         "duration_s": round(duration, 6),
         "per_example_s": round(duration / examples, 6) if examples else None,
         "staged_examples": staged,
+        "replayed_examples": replayed,
+        "corpus_draw_s": round(corpus_draw, 6),
+        "seconds": {k: round(v, 6) for k, v in sorted((seconds or {}).items())},
         "gradient_oracles": dict(oracles or {}),
         "program": getattr(cell.item, "source", None) or cell.item.program.source,  # type: ignore[union-attr]
         "failure": failure,
@@ -61,12 +67,16 @@ def backend_record(name: str, backend: Adapter | Unavailable) -> dict[str, Any]:
 
 def cost(backend: str, records: list[dict[str, Any]]) -> dict[str, Any]:
     """A backend's generated examples and their mean cost (hypothesis, the reference
-    oracle and the backend together: what a user pays per example)."""
-    cells = [r for r in records if r["backend"] == backend and r["kind"] == "generated"]
-    examples = sum(r["examples"] for r in cells)
-    seconds = sum(r["duration_s"] for r in cells if r["examples"])
-    return {"generated_examples": examples,
-            "per_example_s": round(seconds / examples, 6) if examples else None}
+    oracle and the backend together: what a user pays per example), and the same for
+    its gradient cells' examples."""
+    out: dict[str, Any] = {}
+    for kind, prefix in (("generated", ""), ("gradient", "gradient_")):
+        cells = [r for r in records if r["backend"] == backend and r["kind"] == kind]
+        examples = sum(r["examples"] for r in cells)
+        seconds = sum(r["duration_s"] for r in cells if r["examples"])
+        out |= {f"{prefix or 'generated_'}examples": examples,
+                f"{prefix}per_example_s": round(seconds / examples, 6) if examples else None}
+    return out
 
 
 def build(*, records: list[dict[str, Any]], claims: dict[str, Claim],
@@ -85,6 +95,10 @@ def build(*, records: list[dict[str, Any]], claims: dict[str, Claim],
             "platform": platform_name,
             "hypothesis_profile": profile,
             "hypothesis_seed": None if seed is None else str(seed),
+            # generated cells replay their case's shared examples, or draw their own
+            "draws": "per cell" if not replays() else "once per case",
+            # gradient cells run a fixed share of the profile's examples (differentiation.py)
+            "gradient_share": {"share": SHARE, "examples_per_cell": examples_per_cell()},
             "backends": [backend_record(n, b) | cost(n, records) for n, b in backends.items()],
         },
         "claims": [{"id": c.id, "group": c.group, "section": c.section, "claim": c.claim,

@@ -28,6 +28,7 @@ on them anyway.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +76,8 @@ class Stager:
     raised: Counter[str] = field(default_factory=Counter)
     #: how many runs were staged
     staged: int = 0
+    #: seconds spent in first runs of a new input signature (tracing and compiling)
+    compile_s: float = 0.0
 
     def run(self, program: Program, inputs: dict[str, Any], seed: int,
             strict: bool = False) -> dict[str, Any] | None:
@@ -97,6 +100,8 @@ class Stager:
         if entry is None:
             entry = self.compiled[key] = self._compile(stage, program, tensors, fixed)
         arrays = [inputs[k] for k in tensors]
+        first = _signature(arrays) not in entry.templates
+        start = time.perf_counter()
         try:
             flat = entry.fn(seed, *arrays)
         except NotStageable as declined:
@@ -112,6 +117,9 @@ class Stager:
                     or self.raised[program.source] >= MAX_RAISES):
                 self.never.add(program.source)
             return None
+        finally:
+            if first:
+                self.compile_s += time.perf_counter() - start
         templates = entry.templates[_signature(arrays)]
         self.staged += 1
         return {text: _rebuild(t, flat) for text, t in templates}

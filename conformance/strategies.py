@@ -10,7 +10,8 @@ variable's name, so a falsifying example reads ``A = ...``.
 Default value ranges keep every documented operation away from overflow (the
 notes say nothing about it) while still reaching large and negative values:
 integers in [-1000, 1000], floats in [-1e6, 1e6], no NaN or infinity unless a
-case asks for them, no subnormals (a backend may flush them to zero).
+case asks for them, no subnormals (a backend may flush them to zero), not even after
+narrowing a float64 to float32.
 
 Coverage model: what generated inputs must include so that a fault in the notes'
 behaviours shows (tests/test_coverage_model.py checks the deterministic profile
@@ -36,6 +37,7 @@ against it; ``python -m conformance.input_coverage`` measures every case's draws
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +48,8 @@ from hypothesis.extra import numpy as hnp
 
 DEFAULT_INT_RANGE = (-1000, 1000)
 DEFAULT_FLOAT_RANGE = (-1e6, 1e6)
+#: float32's smallest normal: no float64 draw lies between it and zero (see _normal_in_float32)
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 #: given the values drawn so far, the strategy for the next one
 Draw = Callable[[dict[str, Any]], st.SearchStrategy[Any]]
@@ -83,6 +87,24 @@ def _representable(bound: float, dtype: np.dtype, *, up: bool) -> float:
     return float(value)
 
 
+def _normal_in_float32(value: Any) -> Any:
+    """``value`` (a float or a float64 array) with every nonzero element closer to zero
+    than float32's smallest normal moved out to it, sign kept.
+
+    A backend without 64-bit types narrows float64 to float32 (JAX with x64 off), and a
+    Python float to its default float: a value below float32's smallest normal becomes a
+    subnormal there, which XLA flushes to zero (explore seed 2026: ``1.4e-45 * inf`` gave
+    nan on JAX).  Applied to whole drawn values, not as a filter or an element map: the
+    choice sequence, and so every derandomized draw and its shrinking, is unchanged.
+    """
+    if isinstance(value, np.ndarray):
+        tiny = (value != 0) & (np.abs(value) < FLOAT32_TINY)
+        return np.where(tiny, np.copysign(FLOAT32_TINY, value), value) if tiny.any() else value
+    if isinstance(value, float) and value != 0 and abs(value) < FLOAT32_TINY:
+        return math.copysign(FLOAT32_TINY, value)
+    return value
+
+
 def _elements(dtype: np.dtype, spec: dict[str, Any]) -> st.SearchStrategy[Any]:
     if dtype.kind == "b":
         return st.booleans()
@@ -111,10 +133,12 @@ def _array(spec: dict[str, Any]) -> Draw:
         dtype = _dtype_of(spec["dtype"], drawn)
         elements = _elements(dtype, spec)
         if "shape" in spec:
-            return hnp.arrays(dtype, _shape_of(spec["shape"], drawn), elements=elements)
-        shapes = shapes_strategy(spec.get("min_dims", 0), spec.get("max_dims", 4),
-                                 spec.get("min_side", 0), spec.get("max_side", 5))
-        return shapes.flatmap(lambda shape: hnp.arrays(dtype, shape, elements=elements))
+            arrays = hnp.arrays(dtype, _shape_of(spec["shape"], drawn), elements=elements)
+        else:
+            shapes = shapes_strategy(spec.get("min_dims", 0), spec.get("max_dims", 4),
+                                     spec.get("min_side", 0), spec.get("max_side", 5))
+            arrays = shapes.flatmap(lambda shape: hnp.arrays(dtype, shape, elements=elements))
+        return arrays.map(_normal_in_float32) if dtype == np.float64 else arrays
 
     return strategy
 
@@ -219,7 +243,8 @@ def build(name: str, entry: dict[str, Any]) -> Draw:
     if kind == "floats":
         return _fixed(st.floats(min_value=spec.get("min_value"), max_value=spec.get("max_value"),
                                 allow_nan=spec.get("allow_nan", False),
-                                allow_infinity=spec.get("allow_infinity", False)))
+                                allow_infinity=spec.get("allow_infinity", False))
+                      .map(_normal_in_float32))
     if kind == "booleans":
         return _fixed(st.booleans())
     if kind in ("sampled_from", "dtypes"):

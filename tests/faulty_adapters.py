@@ -27,3 +27,20 @@ NumpyWithoutCumsum = type("NumpyWithoutCumsum", (), {
        if k not in ("cumsum", "__dict__", "__weakref__")},
     "name": "numpy-without-cumsum",
 })
+
+
+class CumsumWrongOnce(NumpyAdapter):
+    """Wrong once in the process, on its first ``cumsum`` of a nonempty array: a failure
+    that a shared corpus example meets and hypothesis's search on the same backend
+    cannot meet again (the fallback of conformance/corpus.py: the example is shown
+    unshrunk)."""
+
+    name = "numpy-cumsum-wrong-once"
+    wrong = False
+
+    def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        out = super().cumsum(x, axis)
+        if np.size(x) and not type(self).wrong:
+            type(self).wrong = True
+            return out + 1
+        return out

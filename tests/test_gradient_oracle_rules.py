@@ -293,6 +293,15 @@ def test_forward_mode_equal_infinities_and_both_nan_agree() -> None:
     assert [m for m in found.mismatches if "jvp" in m.sides[1]] == []
 
 
+def test_forward_mode_is_inconclusive_where_a_nan_input_leaves_no_derivative() -> None:
+    """At a NaN input the reference's gradient and bound are NaN: backward() NaN against a
+    finite jvp is no disagreement (JAX on tensors/elementwise element_by_element/gradient:
+    X = 0, Y = [1, nan, 1, 1]), and nothing was checked."""
+    found, _, _ = forward(-8.32421875, x=[math.nan, 1.0, 2.0])
+    assert found.mismatches == []
+    assert found.checked["forward_mode"] == 0
+
+
 def test_forward_mode_nan_against_a_number_disagrees() -> None:
     found, _, _ = forward(math.nan)
     assert found.checked["forward_mode"] == 1
@@ -329,3 +338,22 @@ def test_tangent_flush_scales_with_reads_and_adjoints() -> None:
         total = gradients._tangent_flush(gp_of(SQUARES), DOCUMENTED_POLICY,
                                          {"x": np.ones(n, dtype=np.float32)})
         assert total == pytest.approx((5 * n + 2 * n + 1) * floor, rel=1e-12, abs=0)
+
+
+def test_opposite_infinite_gradients_make_the_oracles_inconclusive_not_an_error() -> None:
+    """Gradients x.grad = inf and w.grad = -inf whose terms along v have opposite signs
+    made math.fsum raise (inf + -inf): an error of the suite in every backend's cell of
+    linear_algebra/scalars arithmetic/gradient (the ci profile's full run)."""
+    source = "x.requires_grad_(True)\nw.requires_grad_(True)\ny = (x * w).sum()\ny.backward()\n" \
+             "x.grad\nw.grad\n"
+    variables = {"x": np.array([0.5]), "w": np.array([3.0])}
+    ref = run_reference(source, variables)
+    gp = gp_of(source)
+    v = gradients.direction(variables, gp.leaves)
+    got = {**ref,
+           "x.grad": dataclasses.replace(ref["x.grad"], value=np.array([math.inf]) * np.sign(v["x"])),
+           "w.grad": dataclasses.replace(ref["w.grad"], value=np.array([-math.inf]) * np.sign(v["w"]))}
+    found = gradients.check(gp, ReferenceAdapter(), variables, got, ref)
+    assert math.isnan(found.along["reference reverse mode (x.grad)"])
+    assert found.checked["finite_differences"] == 0 and found.mismatches == []
+    assert math.isfinite(found.along["reference tape"])  # the reference's own: finite

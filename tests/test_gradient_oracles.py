@@ -107,6 +107,20 @@ def test_at_a_kink_finite_differences_are_inconclusive_not_wrong() -> None:
     assert found.mismatches == []
 
 
+@pytest.mark.parametrize("special", [np.inf, -np.inf, np.nan])
+def test_at_an_infinite_or_nan_point_finite_differences_are_inconclusive(special: float) -> None:
+    """A sum of special values (tensors/sum_all/special_values, differentiated) has no
+    derivative to estimate: inconclusive, never an error of the suite."""
+    program = Program.parse("x.requires_grad_(True)\ny = x.sum()\ny.backward()\nx.grad\n")
+    gp = gradients.gradient_program(program)
+    assert gp is not None
+    variables = {"x": np.array([special, 2.0])}
+    ref = run_reference(program, variables)
+    found = gradients.check(gp, ReferenceAdapter(DOCUMENTED_POLICY), variables, ref, ref)
+    assert found.checked["finite_differences"] == 0
+    assert found.mismatches == []
+
+
 def test_forward_mode_catches_a_reverse_mode_that_disagrees() -> None:
     torch_backend = pytest.importorskip("adapters.torch_backend")
     torch = torch_backend.TorchAdapter()

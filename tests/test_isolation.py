@@ -80,15 +80,19 @@ def test_a_crash_and_a_hang_cost_one_cell_each(
     out = result.stdout.str()
     assert result.ret == 1, out
     data = json.loads((reports / "results.json").read_text())
-    outcomes = {(c["spec"], c["backend"]): c["outcome"] for c in data["cells"]}
+    outcomes = {(c["spec"], c["kind"], c["backend"]): c["outcome"] for c in data["cells"]}
     assert outcomes == {
-        **{(f"tensors/{s}", b): "pass" for s in SPECS for b in ("reference", "torch")},
-        ("tensors/add", "numpy-segv-hang"): "pass",
-        ("tensors/cumsum", "numpy-segv-hang"): "crash",
-        ("tensors/sum_axis", "numpy-segv-hang"): "timeout",
+        **{(f"tensors/{s}", k, b): "pass" for s in SPECS for k in ("generated", "gradient")
+           for b in ("reference", "torch")},
+        ("tensors/add", "generated", "numpy-segv-hang"): "pass",
+        ("tensors/cumsum", "generated", "numpy-segv-hang"): "crash",
+        ("tensors/sum_axis", "generated", "numpy-segv-hang"): "timeout",
+        # numpy has no autograd: its gradient cells run nothing, so neither crash nor hang
+        **{(f"tensors/{s}", "gradient", "numpy-segv-hang"): "not_applicable" for s in SPECS},
     }, out
     assert data["run"]["complete"] is True
-    cells = {c["spec"]: c for c in data["cells"] if c["backend"] == "numpy-segv-hang"}
+    cells = {c["spec"]: c for c in data["cells"]
+             if c["backend"] == "numpy-segv-hang" and c["kind"] == "generated"}
     crash, timeout = cells["tensors/cumsum"], cells["tensors/sum_axis"]
     assert "SIGSEGV" in crash["reason"] and "in cumsum" in crash["reason"]
     assert "--cell-timeout 8 s" in timeout["reason"] and "in sum" in timeout["reason"]
@@ -117,8 +121,11 @@ def test_a_worker_that_exits_is_a_crash_and_the_run_goes_on(
     result, reports = run_suite(pytester, three_specs, "--backend", f"reference,{EXITER}")
     assert result.ret == 1, result.stdout.str()
     cells = json.loads((reports / "results.json").read_text())["cells"]
-    outcomes = {(c["spec"], c["backend"]): c["outcome"] for c in cells}
-    assert outcomes[("tensors/cumsum", "numpy-exits")] == "crash"
-    assert sum(o == "pass" for o in outcomes.values()) == 5
+    outcomes = {(c["spec"], c["kind"], c["backend"]): c["outcome"] for c in cells}
+    assert outcomes[("tensors/cumsum", "generated", "numpy-exits")] == "crash"
+    # the reference's 3 generated and 3 gradient cells, numpy-exits' add and sum_axis
+    # (its gradient cells are not_applicable: numpy has no autograd)
+    assert sum(o == "pass" for o in outcomes.values()) == 8
+    assert [o for o in outcomes.values() if o not in ("pass", "not_applicable")] == ["crash"]
     crash = next(c for c in cells if c["outcome"] == "crash")
     assert "without a Python error" in crash["reason"]

@@ -351,3 +351,64 @@ def test_booleans_sampled_values_and_dtypes() -> None:
 def test_an_unknown_draw_is_named_in_the_error() -> None:
     with pytest.raises(ValueError, match="A: unknown draw 'matrix'"):
         build("A", {"matrix": {}})
+
+
+def test_float64_draws_stay_normal_when_narrowed_to_float32() -> None:
+    """JAX with x64 off narrows float64 to float32: a drawn float64 below float32's
+    smallest normal would be a subnormal there, which XLA flushes to zero (explore
+    seed 2026: 1.4e-45 * inf gave nan)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from conformance import strategies
+
+    seen: list[float] = []
+    draw = strategies.build("A", {"array": {"dtype": "float64", "shape": [8],
+                                            "min_value": -1e-30, "max_value": 1e-30}})
+
+    @settings(max_examples=300, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        seen.extend(float(v) for v in data.draw(draw({})).reshape(-1))
+
+    collect()
+    tiny = float(np.finfo(np.float32).tiny)
+    assert all(v == 0 or abs(v) >= tiny for v in seen)
+    assert any(abs(v) == tiny for v in seen)
+
+
+def test_values_below_float32s_smallest_normal_move_out_to_it_with_their_sign() -> None:
+    from conformance.strategies import FLOAT32_TINY, _normal_in_float32
+
+    drawn = np.array([0.0, -0.0, 1.4e-45, -1e-300, 2.5, -FLOAT32_TINY, 1e-38])
+    moved = _normal_in_float32(drawn)
+    assert moved.dtype == np.float64
+    assert list(moved) == [0.0, 0.0, FLOAT32_TINY, -FLOAT32_TINY, 2.5, -FLOAT32_TINY,
+                           FLOAT32_TINY]
+    assert np.signbit(moved[1])  # -0.0 stays -0.0
+    assert _normal_in_float32(-1e-40) == -FLOAT32_TINY
+    assert _normal_in_float32(0.5) == 0.5
+    # narrowed to float32, nothing is subnormal
+    narrowed = np.abs(moved.astype(np.float32))
+    assert np.all((narrowed == 0) | (narrowed >= np.finfo(np.float32).tiny))
+
+
+def test_python_float_draws_stay_normal_in_float32() -> None:
+    """A Python float is a weakly typed scalar: JAX with x64 off makes it float32."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from conformance import strategies
+
+    seen: list[float] = []
+    draw = strategies.build("a", {"floats": {"min_value": -1e-30, "max_value": 1e-30}})
+
+    @settings(max_examples=200, database=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        seen.append(data.draw(draw({})))
+
+    collect()
+    tiny = float(np.finfo(np.float32).tiny)
+    assert all(v == 0 or abs(v) >= tiny for v in seen)
+    assert any(abs(v) == tiny for v in seen)

@@ -35,7 +35,14 @@ def test_a_conforming_backend_passes_and_results_json_records_every_cell(
     data = json.loads((reports / "results.json").read_text())
     cells = {(c["case"], c["backend"]): c for c in data["cells"]}
     assert set(cells) == {("notes", "reference"), ("notes", "numpy"),
-                          ("any_axis", "reference"), ("any_axis", "numpy")}
+                          ("any_axis", "reference"), ("any_axis", "numpy"),
+                          ("any_axis/gradient", "reference"), ("any_axis/gradient", "numpy")}
+    # any_axis draws a float A, so it has a gradient cell: it checks differentiation's
+    # claims on the reference's tape; numpy has no autograd
+    gradient = cells.pop(("any_axis/gradient", "reference"))
+    assert (gradient["kind"], gradient["outcome"]) == ("gradient", "pass")
+    assert gradient["claims"] == ["D02", "D04"] and gradient["checked_examples"] >= 1
+    assert cells.pop(("any_axis/gradient", "numpy"))["outcome"] == "not_applicable"
     for cell in cells.values():
         assert cell["outcome"] == "pass"
         assert cell["claims"] == ["T20"]
@@ -73,7 +80,8 @@ def test_a_backend_whose_library_is_missing_is_not_applicable_with_the_reason(
     assert result.ret == 0, result.stdout.str()
     cells = json.loads((reports / "results.json").read_text())["cells"]
     skipped = [c for c in cells if c["outcome"] == "not_applicable"]
-    assert len(skipped) == 2
+    assert len(skipped) == 3  # notes, any_axis and any_axis's gradient cell
+    assert {c["backend"] for c in skipped} == {f"{missing}:Adapter"}
     assert all("library_that_is_not_installed is not installed" in c["reason"] for c in skipped)
 
 
@@ -106,6 +114,8 @@ def test_results_are_the_same_under_xdist(pytester: pytest.Pytester, cumsum_spec
     assert outcomes == {
         ("notes", "reference"): "pass", ("any_axis", "reference"): "pass",
         ("notes", "numpy-cumsum-off-by-one"): "fail", ("any_axis", "numpy-cumsum-off-by-one"): "fail",
+        ("any_axis/gradient", "reference"): "pass",
+        ("any_axis/gradient", "numpy-cumsum-off-by-one"): "not_applicable",  # no autograd
     }
 
 
@@ -187,8 +197,17 @@ def test_a_case_that_claims_the_error_with_raises_is_checked_by_it(
     result, reports = run_suite(pytester, write_spec(specs_dir, text), "--backend",
                                 "reference,numpy")
     assert result.ret == 0, result.stdout.str()
-    for cell in cells_of(reports).values():
-        assert (cell["outcome"], cell["checked_examples"]) == ("pass", 10)
+    cells = cells_of(reports)
+    for backend in ("reference", "numpy"):
+        assert (cells["axis_out_of_range", backend]["outcome"],
+                cells["axis_out_of_range", backend]["checked_examples"]) == ("pass", 10)
+    # its gradient cell has nothing to differentiate (the program raises before any
+    # output): every example is inconclusive, so the cell checks nothing and is not a pass
+    gradient = cells["axis_out_of_range/gradient", "reference"]
+    assert (gradient["outcome"], gradient["checked_examples"]) == ("not_applicable", 0)
+    assert gradient["reason"].startswith("no example had a floating-point output computed from A")
+    assert cells["axis_out_of_range/gradient", "numpy"]["outcome"] == "not_applicable"
+    assert len(cells) == 4
 
 
 def test_checked_examples_are_counted_per_cell_and_in_the_summary(
@@ -197,6 +216,11 @@ def test_checked_examples_are_counted_per_cell_and_in_the_summary(
     result, reports = run_suite(pytester, cumsum_specs, "--backend", "reference,numpy")
     assert result.ret == 0, result.stdout.str()
     cells = cells_of(reports)
+    # numpy has no autograd: its gradient cell runs no example
+    gradient = cells.pop(("any_axis/gradient", "numpy"))
+    assert (gradient["outcome"], gradient["examples"], gradient["checked_examples"]) == (
+        "not_applicable", 0, 0)
+    assert ("any_axis/gradient", "reference") in cells
     for cell in cells.values():
         assert cell["checked_examples"] == cell["examples"] >= 1
     header = next(line for line in result.stdout.lines if line.startswith("backend "))
@@ -238,7 +262,12 @@ def test_a_literal_dtype_in_an_array_draw_runs(pytester: pytest.Pytester, specs_
     result, reports = run_suite(pytester, write_spec(specs_dir, text), "--backend",
                                 "reference,numpy")
     assert result.ret == 0, result.stdout.str()
-    assert {c["outcome"] for c in cells_of(reports).values()} == {"pass"}
+    cells = cells_of(reports)
+    # the float32 draw has a gradient cell: checked on the reference, numpy has no autograd
+    assert cells.pop(("any_axis/gradient", "numpy"))["outcome"] == "not_applicable"
+    assert set(cells) == {(case, backend) for case in ("notes", "any_axis", "any_axis/gradient")
+                          for backend in ("reference", "numpy")} - {("any_axis/gradient", "numpy")}
+    assert {c["outcome"] for c in cells.values()} == {"pass"}
 
 
 def test_an_error_of_the_suites_own_code_is_not_the_backends() -> None:
@@ -405,7 +434,11 @@ def test_a_stale_divergence_fails_the_deterministic_run(
     result, reports = run_suite(pytester, cumsum_specs, "--divergences", str(registry),
                                 "--backend", "numpy", "-k", "any_axis", "--hypothesis-profile=ci")
     assert result.ret == 1, result.stdout.str()
-    (cell,) = json.loads((reports / "results.json").read_text())["cells"]
+    # -k any_axis selects the case and its gradient cell (numpy has no autograd)
+    cells = {c["kind"]: c for c in json.loads((reports / "results.json").read_text())["cells"]}
+    assert set(cells) == {"generated", "gradient"}
+    assert cells["gradient"]["outcome"] == "not_applicable"
+    cell = cells["generated"]
     assert cell["outcome"] == "stale"
     assert cell["divergence"]["id"] == "numpy-cumsum-float64"
     assert "stale divergence: registered divergence numpy-cumsum-float64 did not reproduce" in (

@@ -114,7 +114,7 @@ class ReferenceAdapter:
         return autograd.transpose(x)
 
     def cat(self, tensors: Sequence[Tensor], axis: int) -> Tensor:
-        return ops.cat(tensors, axis, self.policy)
+        return autograd.cat(tensors, axis, self.policy)
 
     # -- elementwise -------------------------------------------------------
     def add(self, x: Any, y: Any) -> Tensor:
@@ -158,7 +158,7 @@ class ReferenceAdapter:
         return autograd.mean(x, axis, keepdims, self.policy)
 
     def cumsum(self, x: Tensor, axis: int) -> Tensor:
-        return ops.cumsum(x, axis, self.policy)
+        return autograd.cumsum(x, axis, self.policy)
 
     def norm(self, x: Tensor, p: float) -> Tensor:
         return autograd.norm(x, p, self.policy)
@@ -178,10 +178,10 @@ class ReferenceAdapter:
         return autograd.getitem(x, key, self.policy)
 
     def setitem(self, x: Tensor, key: Any, value: Any) -> None:
-        ops.setitem(x, key, value, self.policy)
+        autograd.setitem(x, key, value, self.policy)
 
     def iadd(self, x: Tensor, y: Any) -> Tensor:
-        return ops.iadd(x, y, self.policy)
+        return autograd.iadd(x, y, self.policy)
 
     # -- autograd ------------------------------------------------------------
     def requires_grad_(self, x: Tensor) -> Tensor:

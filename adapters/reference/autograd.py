@@ -9,7 +9,16 @@
   accumulate across calls until ``grad.zero_()``);
 * ``detach()`` returns the value without its history;
 * Python control flow needs nothing special: only the operations actually run
-  are recorded.
+  are recorded;
+* writing in place (``x[i] = v``, ``x += y``) into a leaf that requires grad
+  raises, as in PyTorch; writing a tracked value into an untracked tensor makes
+  that tensor part of the graph (its written region's gradient goes to the value).
+
+Where a rule's derivative is undefined at the point (|x| at 0, ||x|| at the zero
+vector, x ** y at x = 0 or for y with x < 0, x / 0), the reference returns PyTorch's
+choice.  Inside ``kinks_unchecked()`` (the gradient cells of conformance/
+differentiation.py, whose programs the notes never differentiate) those elements get
+an infinite bound instead: libraries choose differently there, and nothing is checked.
 
 Gradients are computed with the same operations as values, so they carry error
 bounds too.  Each wrapper below computes the value with ``ops`` and attaches the
@@ -18,15 +27,50 @@ rule of the notes' tables (section 3) as the backward function.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import contextvars
+import math
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from adapters.protocol import DtypePolicy
+from adapters.reference import bounds as B
 from adapters.reference import ops
-from adapters.reference.tensor import Node, Tensor
+from adapters.reference.tensor import Indeterminate, Node, Tensor, broadcast_index, normalize_axis
 
 Scalar = bool | int | float
 Grad = Tensor | None
+
+_KINKS_UNCHECKED = contextvars.ContextVar("kinks_unchecked", default=False)
+
+
+@contextlib.contextmanager
+def kinks_unchecked() -> Iterator[None]:
+    """Gradients at points where a rule is undefined get infinite bounds (see above)."""
+    token = _KINKS_UNCHECKED.set(True)
+    try:
+        yield
+    finally:
+        _KINKS_UNCHECKED.reset(token)
+
+
+def _unchecked_where(t: Tensor, undefined: Sequence[bool]) -> Tensor:
+    """``t`` with an infinite bound wherever ``undefined`` (inside ``kinks_unchecked``)."""
+    if not _KINKS_UNCHECKED.get() or not any(undefined) or not t.is_float:
+        return t
+    bnds = [math.inf if bad else t.bound(i) for i, bad in enumerate(undefined)]
+    return Tensor(t.shape, t.dtype, list(t.values), bnds, t.unsure)
+
+
+def _cast(g: Tensor, dtype: str) -> Tensor:
+    """A gradient has its input's dtype (PyTorch casts it): one more rounding."""
+    if g.dtype == dtype:
+        return g
+    out = ops.make(g.shape, dtype, g.values)
+    u = B.unit(dtype)
+    return Tensor(out.shape, dtype, out.values,
+                  [g.bound(i) + 2 * u * abs(v) + B.floor(dtype) if math.isfinite(v) else g.bound(i)
+                   for i, v in enumerate(out.values)])
 
 
 def _tracked(value: Tensor, inputs: Sequence[Any], backward: Callable[[Tensor], tuple[Grad, ...]],
@@ -34,7 +78,10 @@ def _tracked(value: Tensor, inputs: Sequence[Any], backward: Callable[[Tensor], 
     tensors = tuple(t for t in inputs if isinstance(t, Tensor))
     if any(t.requires_grad for t in tensors):
         value.requires_grad = True
-        value.grad_fn = Node(tuple(inputs), backward, name)  # type: ignore[arg-type]
+        # only inputs tracked now are edges: one that becomes tracked later (written in
+        # place) must not receive gradients through this operation
+        edges = tuple(t if isinstance(t, Tensor) and t.requires_grad else None for t in inputs)
+        value.grad_fn = Node(edges, backward, name)  # type: ignore[arg-type]
     return value
 
 
@@ -50,7 +97,7 @@ def _unbroadcast(g: Tensor, shape: tuple[int, ...], policy: DtypePolicy) -> Tens
 
 def _grad_for(x: Any, g: Tensor, policy: DtypePolicy) -> Grad:
     if isinstance(x, Tensor) and x.requires_grad:
-        return _unbroadcast(g, x.shape, policy)
+        return _cast(_unbroadcast(g, x.shape, policy), x.dtype)
     return None
 
 
@@ -82,22 +129,93 @@ def div(a: Any, b: Any, policy: DtypePolicy) -> Tensor:
         if isinstance(b, Tensor) and b.requires_grad:
             gb = _grad_for(b, ops.neg(ops.div(ops.mul(g, a, policy), ops.mul(b, b, policy), policy)),
                            policy)
-        return ga, gb
+        return _at_poles(ga, b), _at_poles(gb, b)
 
     return _tracked(ops.div(a, b, policy), (a, b), backward, "div")
 
 
+def _at_poles(grad: Grad, b: Any) -> Grad:
+    """x / y has no derivative where y = 0."""
+    if grad is None or not isinstance(b, Tensor) or b.numel == 0:
+        return grad
+    zero = [v == 0 for v in b.values]
+    if grad.shape != b.shape:  # b was broadcast: any zero it contributes is a pole
+        zero = [any(zero)] * grad.numel
+    return _unchecked_where(grad, zero)
+
+
+def _undefined_power(a: float, b: float) -> bool:
+    """Where a ** b has no derivative in a or b: a = 0, a < 0 with b not an integer
+    (NaN), a non-finite operand."""
+    return (a == 0 or not math.isfinite(a) or not math.isfinite(b)
+            or (a < 0 and not float(b).is_integer()))
+
+
 def pow_(a: Any, b: Any, policy: DtypePolicy) -> Tensor:
-    """d a^c = c a^(c-1) da for a constant exponent c."""
-    if isinstance(b, Tensor) and b.requires_grad:
-        raise NotImplementedError("gradients with respect to an exponent are not documented")
+    """d a^c = c a^(c-1) da; d a^b / db = a^b ln a (for a > 0; PyTorch's 0 at a = 0 with
+    b >= 0, NaN for a < 0)."""
+    value = ops.pow_(a, b, policy)
 
     def backward(g: Tensor) -> tuple[Grad, ...]:
         local = ops.mul(b, ops.pow_(a, ops.sub(b, 1, policy) if isinstance(b, Tensor) else b - 1,
                                     policy), policy)
-        return _grad_for(a, ops.mul(g, local, policy), policy), None
+        ga = _grad_for(a, ops.mul(g, local, policy), policy)
+        gb = None
+        if isinstance(b, Tensor) and b.requires_grad:
+            gb = _grad_for(b, ops.mul(g, _log_factor(a, b, value), policy), policy)
+        undefined = [_undefined_power(x, y) for x, y in _pairs(a, b, value.shape)]
+        if ga is not None and ga.shape == value.shape:
+            ga = _unchecked_where(ga, undefined)
+        if gb is not None and gb.shape == value.shape:
+            gb = _unchecked_where(gb, undefined)
+        return ga, gb
 
-    return _tracked(ops.pow_(a, b, policy), (a, b), backward, "pow")
+    return _tracked(value, (a, b), backward, "pow")
+
+
+def _pairs(a: Any, b: Any, shape: tuple[int, ...]) -> list[tuple[float, float]]:
+    """The operands of each element of a broadcast binary operation."""
+    def expand(x: Any) -> list[Any]:
+        if not isinstance(x, Tensor):
+            return [x] * math.prod(shape)
+        return [x.values[i] for i in broadcast_index(x.shape, shape)]
+    return list(zip(expand(a), expand(b), strict=True))
+
+
+def _log_factor(a: Any, b: Tensor, value: Tensor) -> Tensor:
+    """a^b ln a elementwise (0 where a = 0 and b >= 0, as PyTorch), with its bound:
+    the backend's rounding of ln and of the product, and the inputs' bounds through
+    d/da = a^(b-1) (b ln a + 1), d/db = a^b ln^2 a."""
+    dtype = value.dtype
+    u = B.unit(dtype)
+    pairs = _pairs(a, b, value.shape)
+    ea = _expand_bounds(a, value.shape)
+    eb = _expand_bounds(b, value.shape)
+    vals, bnds = [], []
+    for i, ((x, y), v) in enumerate(zip(pairs, value.values, strict=True)):
+        if x == 0 and y >= 0:
+            vals.append(0.0)
+            bnds.append(0.0)
+            continue
+        if x <= 0 or not math.isfinite(x) or not math.isfinite(v):
+            vals.append(math.nan)
+            bnds.append(math.inf)
+            continue
+        ln = math.log(x)
+        r = v * ln
+        prop = abs(v / x * (y * ln + 1)) * ea[i] + abs(v * ln * ln) * eb[i] + abs(ln) * value.bound(i)
+        vals.append(r)
+        bnds.append(prop + 20 * u * abs(r) + B.floor(dtype))
+    return ops.make(value.shape, dtype, vals, bnds)
+
+
+def _expand_bounds(x: Any, shape: tuple[int, ...]) -> list[float]:
+    n = math.prod(shape)
+    if not isinstance(x, Tensor):
+        return [0.0] * n
+    if x.shape == shape:
+        return [x.bound(i) for i in range(n)]
+    return [x.bound(i) for i in broadcast_index(x.shape, shape)]
 
 
 def neg(x: Tensor, policy: DtypePolicy) -> Tensor:
@@ -113,7 +231,8 @@ def abs_(x: Tensor, policy: DtypePolicy) -> Tensor:
     """d|x| = sign(x) dx, with 0 at x = 0 (PyTorch's choice; the notes do not say)."""
     def backward(g: Tensor) -> tuple[Grad, ...]:
         sign = ops.make(x.shape, x.dtype, [(v > 0) - (v < 0) for v in x.values])
-        return (_grad_for(x, ops.mul(g, sign, policy), policy),)
+        grad = _grad_for(x, ops.mul(g, sign, policy), policy)
+        return (None if grad is None else _unchecked_where(grad, [v == 0 for v in x.values]),)
 
     return _tracked(ops.abs_(x), (x,), backward, "abs")
 
@@ -162,18 +281,106 @@ def mean(x: Tensor, axis: int | None, keepdims: bool, policy: DtypePolicy) -> Te
 
 
 def norm(x: Tensor, p: float, policy: DtypePolicy) -> Tensor:
-    """d ||x||_2 = x / ||x||; at x = 0 the subgradient 0 (PyTorch's choice)."""
+    """d ||x||_p / dx_i = sign(x_i) |x_i|^(p-1) / ||x||^(p-1): x / ||x|| for p = 2,
+    sign(x) for p = 1; at x = 0 the subgradient 0 (PyTorch's choice)."""
     value = ops.norm(x, p, policy)
 
     def backward(g: Tensor) -> tuple[Grad, ...]:
-        if p != 2:
-            raise NotImplementedError("only the L2 norm's gradient is documented")
         v = value.values[0]
-        scale = ops.make((), x.dtype, [0.0 if v == 0 else 1.0])
-        local = ops.mul(ops.div(x, value, policy) if v else ops.mul(x, 0.0, policy), scale, policy)
-        return (ops.mul(g, local, policy),)
+        if p == 2:
+            scale = ops.make((), x.dtype, [0.0 if v == 0 else 1.0])
+            local = ops.mul(ops.div(x, value, policy) if v else ops.mul(x, 0.0, policy), scale,
+                            policy)
+            undefined = [v == 0] * x.numel
+        else:
+            local = _lp_local(x, value, p)
+            undefined = [v == 0 or (t == 0 and p <= 1) for t in x.values]
+        return (_unchecked_where(ops.mul(g, local, policy), undefined),)
 
     return _tracked(value, (x,), backward, "norm")
+
+
+def _lp_local(x: Tensor, value: Tensor, p: float) -> Tensor:
+    """sign(x_i) |x_i|^(p-1) / v^(p-1) with its bound: the pow and division roundings,
+    and the relative errors of x_i and v times (p - 1)."""
+    v, ev = value.values[0], value.bound(0)
+    u = B.unit(x.dtype)
+    vals, bnds = [], []
+    for i, t in enumerate(x.values):
+        if v == 0 or not math.isfinite(v) or not math.isfinite(t):
+            vals.append(0.0 if v == 0 else math.nan)
+            bnds.append(0.0 if v == 0 else math.inf)
+            continue
+        r = math.copysign(1.0, t) * (abs(t) / v) ** (p - 1) if t else 0.0
+        rel = abs(p - 1) * ((x.bound(i) / abs(t) if t else 0.0) + ev / v)
+        vals.append(r)
+        bnds.append(abs(r) * (rel + 20 * u) + B.floor(x.dtype))
+    return ops.make(x.shape, x.dtype, vals, bnds)
+
+
+# -- running sums and joins ---------------------------------------------------------
+def cumsum(x: Tensor, axis: int, policy: DtypePolicy) -> Tensor:
+    """c_k = x_0 + ... + x_k: the gradient of x_j is the reversed running sum of g,
+    g_j + ... + g_last = sum(g) - cumsum(g)_j + g_j."""
+    def backward(g: Tensor) -> tuple[Grad, ...]:
+        if not x.shape:
+            return (_grad_for(x, g, policy),)
+        total = ops.sum_(g, axis, True, policy)
+        rest = ops.sub(total, ops.cumsum(g, axis, policy), policy)
+        return (_grad_for(x, ops.add(rest, g, policy), policy),)
+
+    return _tracked(ops.cumsum(x, axis, policy), (x,), backward, "cumsum")
+
+
+def cat(tensors: Sequence[Tensor], axis: int, policy: DtypePolicy) -> Tensor:
+    """Each input gets its own slice of the gradient along ``axis``."""
+    value = ops.cat(tensors, axis, policy)
+    parts = list(tensors)
+
+    def backward(g: Tensor) -> tuple[Grad, ...]:
+        ax = normalize_axis(axis, len(g.shape))
+        out: list[Grad] = []
+        start = 0
+        for t in parts:
+            stop = start + t.shape[ax]
+            piece = ops.getitem(g, (slice(None),) * ax + (slice(start, stop),))
+            out.append(_grad_for(t, piece, policy))
+            start = stop
+        return tuple(out)
+
+    return _tracked(value, parts, backward, "cat")
+
+
+# -- writing in place ---------------------------------------------------------------
+def _writable(x: Tensor) -> None:
+    if x.requires_grad and x.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if x.requires_grad:
+        raise Indeterminate("an in-place write into a tensor with recorded history is not "
+                            "modelled by the reference's tape")
+
+
+def setitem(x: Tensor, key: Any, value: Any, policy: DtypePolicy) -> None:
+    """x[key] = value: a leaf that requires grad cannot be written (PyTorch raises); an
+    untracked x written with a tracked value joins the graph: the gradient of the
+    written region goes to value, the rest of x was a constant."""
+    _writable(x)
+    ops.setitem(x, key, value, policy)
+    if isinstance(value, Tensor) and value.requires_grad:
+        x.requires_grad = True
+        x.grad_fn = Node((value,), lambda g: (_grad_for(value, ops.getitem(g, key), policy),),
+                         "setitem")
+
+
+def iadd(x: Tensor, y: Any, policy: DtypePolicy) -> Tensor:
+    """x += y: as ``setitem`` (a leaf that requires grad raises); the gradient of y is g."""
+    _writable(x)
+    ops.iadd(x, y, policy)
+    if isinstance(y, Tensor) and y.requires_grad:
+        x.requires_grad = True
+        x.grad_fn = Node((y,), lambda g: (_grad_for(y, g, policy),), "iadd")
+    return x
 
 
 # -- products ---------------------------------------------------------------------
