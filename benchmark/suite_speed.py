@@ -54,7 +54,11 @@ def run_suite(backends: str, profile: str, workers: int, env: dict[str, str],
     figures = {"workers": workers, "wall_s": round(wall, 1),
                "exit_status": os.waitstatus_to_exitcode(status),
                "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # Linux: KiB
-               "draws": results["run"].get("draws", "per cell")}
+               "draws": results["run"].get("draws", "per cell"),
+               # what made the exit status non-zero, so a slow run that failed says why
+               "failed_cells": [f"{c['spec']}/{c['case']}-{c['backend']}: {c['outcome']}"
+                                for c in results["cells"]
+                                if c["outcome"] in ("fail", "stale", "crash", "timeout")]}
     return figures, results
 
 
@@ -119,6 +123,8 @@ def report(data: dict[str, Any]) -> None:
     for run in data["runs"]:
         print(f"-n {run['workers']}: {run['wall_s']} s wall, exit {run['exit_status']}, "
               f"peak {run['peak_rss_mib']} MiB in one process, draws {run['draws']}")
+        for cell in run.get("failed_cells", []):
+            print(f"  {cell}")
     print(f"floor: {data['floor']['per_example_ms']} ms per example to draw "
           f"({data['floor']['examples']} examples in {data['floor']['seconds']} s)")
     print(f"{'backend':<12}{'examples':>9}{'ms/ex':>8}{'x torch':>8}"
