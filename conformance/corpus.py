@@ -85,7 +85,6 @@ class CorpusExample:
 
 @dataclass(frozen=True)
 class Corpus:
-    case: Case
     examples: tuple[CorpusExample, ...]
     #: seconds of the draw spent running the reference (the rest: hypothesis drawing)
     reference_s: float = 0.0
@@ -93,26 +92,21 @@ class Corpus:
     def __iter__(self) -> Iterator[CorpusExample]:
         return iter(self.examples)
 
-    def __len__(self) -> int:
-        return len(self.examples)
-
 
 class CorpusFailure(ConformanceFailure):
     """A corpus example failed on the backend and hypothesis's search, on the same
     backend, did not meet the failure again: the corpus example is shown unshrunk."""
 
     @classmethod
-    def unshrunk(cls, error: BaseException) -> CorpusFailure:
-        note = ("(found by the case's shared examples; hypothesis's search on this backend "
-                "did not meet it again, so the example is shown as drawn, not shrunk)")
-        if isinstance(error, ConformanceFailure):
-            details = {**error.details, "message": f"{error.details['message']}\n{note}",
-                       "shrunk": False}
-            return cls(f"{error}\n{note}", details)
-        text = f"{type(error).__name__}: {error}"
-        return cls(f"{text}\n{note}", {"message": f"{text}\n{note}", "example": {},
-                                       "outputs": [], "reproducer": None, "kind": "error",
-                                       "shrunk": False})
+    def unshrunk(cls, failure: ConformanceFailure) -> CorpusFailure:
+        details = {**failure.details, "message": f"{failure.details['message']}\n{UNSHRUNK}",
+                   "shrunk": False}
+        return cls(f"{failure}\n{UNSHRUNK}", details)
+
+
+#: said of a failure that a corpus example showed and hypothesis's search did not meet again
+UNSHRUNK = ("(found by the case's shared examples; hypothesis's search on this backend did "
+            "not meet it again, so the example is shown as drawn, not shrunk)")
 
 
 def replays() -> bool:
@@ -137,7 +131,7 @@ def corpus_for(key: str, case: Case, policies: tuple[DtypePolicy, ...],
         _CACHE.move_to_end(cache_key)
         return _CACHE[cache_key], False
     examples, reference_s = _draw(case, policies, draws, max_examples)
-    corpus = Corpus(case, tuple(examples), reference_s)
+    corpus = Corpus(tuple(examples), reference_s)
     _CACHE[cache_key] = corpus
     while len(_CACHE) > CACHE_SIZE:
         _CACHE.popitem(last=False)

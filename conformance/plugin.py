@@ -326,8 +326,11 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         _prepare_corpus(item.config, cell, backend)
         result = yield
         found = run_of(item.config, cell).corpus_failure
-        if found is not None:
+        if isinstance(found, ConformanceFailure):
             raise corpus.CorpusFailure.unshrunk(found)
+        if found is not None:  # an error: raised as is, so its origin (the suite's own
+            found.add_note(corpus.UNSHRUNK)  # code, the spec, the backend) is classified
+            raise found
     except BaseException:
         with contextlib.suppress(Exception):  # the cell's own error is the one to show
             engine.after_cell(backend)
