@@ -102,11 +102,24 @@ class Traced:
     """A value together with the recipe that recomputes it from its leaves."""
 
     value: Any
-    recipe: Callable[[dict[int, Any]], Any]
+    recipe: Callable[[dict[Any, Any]], Any]
     leaves: dict[int, Leaf]
     leaf: Leaf | None = None  # set on the leaf itself
     #: False for a detached value and what is computed from detached values only
     requires_grad: bool = True
+
+    def replay(self, env: dict[Any, Any]) -> Any:
+        """The value recomputed from the leaves' values in ``env``, once per ``env``.
+
+        A value the program uses twice (``r * r``) must be one value of the library's
+        computation, as it is in the user's code: recomputing it per use would hand the
+        library's grad a tree of copies instead of the program's graph, and its backward
+        would then run once per copy (a different computation, with intermediates the
+        user's program never forms)."""
+        key = ("traced", id(self))
+        if key not in env:
+            env[key] = self.recipe(env)
+        return env[key]
 
 
 def _plain(x: Any) -> Any:
@@ -127,9 +140,9 @@ def _traced_parts(args: tuple[Any, ...]) -> list[Traced]:
     return out
 
 
-def _replay(x: Any, env: dict[int, Any]) -> Any:
+def _replay(x: Any, env: dict[Any, Any]) -> Any:
     if isinstance(x, Traced):
-        return x.recipe(env)
+        return x.replay(env)
     if isinstance(x, tuple | list):
         return type(x)(_replay(v, env) for v in x)
     return x
@@ -198,7 +211,7 @@ def with_functional_autograd(core: Any, *, library: str, grad: str, stop_gradien
         one_element = core.numel(self, y.value) == 1
 
         def f(*values: Any) -> Any:
-            out = y.recipe({lf.key: v for lf, v in zip(leaves, values, strict=True)})
+            out = y.replay({lf.key: v for lf, v in zip(leaves, values, strict=True)})
             return core.reshape(self, out, ()) if one_element else out
 
         grads = core.differentiate(self, f, tuple(range(len(leaves))),
@@ -212,7 +225,7 @@ def with_functional_autograd(core: Any, *, library: str, grad: str, stop_gradien
         value = core.stop_gradient(self, _plain(x))
         if not isinstance(x, Traced):
             return value
-        return Traced(value, lambda env: core.stop_gradient(self, x.recipe(env)), x.leaves,
+        return Traced(value, lambda env: core.stop_gradient(self, x.replay(env)), x.leaves,
                       requires_grad=False)
 
     def zero_(self: Any, g: Any) -> Any:

@@ -609,3 +609,32 @@ def test_functional_cells_say_what_jax_did_and_what_the_bridge_emulated() -> Non
     assert "backward" not in refused
     zeroed = reason("autograd/accumulation", "zero_then_sum")
     assert "x.grad.zero_() replaces" in zeroed.split("Emulated by the bridge")[1]
+
+
+@pytest.mark.parametrize("name", ["jax", "jax-x64"])
+def test_jax_grad_differentiates_the_programs_graph_not_a_copy_per_use(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``r = torch.mv(X, w) - y; z = (r * r).sum(); z.backward()`` uses r twice: jax.grad
+    must see one r, as the user's code has it.  The bridge used to recompute r once per
+    use, so jax.grad differentiated two copies of mv and transposed each on its own:
+    with float32 X = y = [1.06e-19, 1.06e-19] the products X_i r_i (1.1e-38) of each
+    copy fell below the smallest normal number, XLA flushed them, and w.grad was -0.0
+    instead of -4.46e-38, a failure of the bridge reported as JAX's."""
+    jnp = pytest.importorskip("jax.numpy")
+    adapter = _make(name)
+    matmuls = []
+    original = jnp.matmul
+    monkeypatch.setattr(jnp, "matmul", lambda *a, **kw: matmuls.append(1) or original(*a, **kw))
+    tiny = 1.0555525134757889e-19
+    with _inside(adapter):
+        _run_case(adapter, "calculus/chain_rule", "squared_norm_of_a_residual", dtype="float32",
+                  m=2, n=1, X=np.full((2, 1), tiny, np.float32), w=np.zeros(1, np.float32),
+                  y=np.full(2, tiny, np.float32))
+        matmuls.clear()
+        w = adapter.requires_grad_(adapter.from_host(np.ones(1, np.float32)))
+        r = adapter.sub(adapter.mv(adapter.from_host(np.ones((2, 1), np.float32)), w),
+                        adapter.from_host(np.zeros(2, np.float32)))
+        matmuls.clear()
+        adapter.backward(adapter.sum(adapter.mul(r, r), None, False))
+        assert len(matmuls) == 1  # the backward replays mv once, not once per use of r
+        np.testing.assert_allclose(host(adapter, adapter.grad(w)), [4.0])
