@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
+from tensor_conformance.adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
 
 #: the notes' spelling -> the standard's, for reproducers (then torch. -> xp.)
 SPELLING = {

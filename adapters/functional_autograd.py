@@ -52,7 +52,7 @@ DIFFERENTIABLE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "abs", "sum",
 #: operations that only read values
 READ_ONLY = ("eq", "lt", "gt", "shape", "numel", "length", "to_host", "to_bool", "zeros_like")
 
-#: per autograd operation of a program (conformance.program.NEEDS), what the library
+#: per autograd operation of a program (tensor_conformance.program.NEEDS), what the library
 #: does and what the bridge emulates; {library}, {grad}, {stop_gradient} are filled in
 STEPS: dict[str, dict[str, str]] = {
     "requires_grad_": {

@@ -45,9 +45,9 @@ import jax.numpy as jnp
 import jaxlib
 import numpy as np
 
-from adapters.functional_autograd import with_functional_autograd
-from adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy, NotApplicable, NotStageable
-from adapters.registry import Unavailability
+from tensor_conformance.adapters.functional_autograd import with_functional_autograd
+from tensor_conformance.adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy, NotApplicable, NotStageable
+from tensor_conformance.adapters.registry import Unavailability
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

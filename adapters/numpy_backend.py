@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
+from tensor_conformance.adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
 
 
 def _dtype_keyword(dtype: DtypeArg) -> dict[str, Any]:

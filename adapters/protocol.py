@@ -2,7 +2,7 @@
 
 A spec's program is written in the PyTorch subset that the documentation uses
 (``torch.arange(12)``, ``A.sum(axis=0)``, ``X[1, 2] = 9``).  The interpreter in
-``conformance.program`` turns every operation of that subset into one call of an
+``tensor_conformance.program`` turns every operation of that subset into one call of an
 adapter method below, always with the same canonical arguments, so an adapter is a
 thin translation table from those names to its library.
 
@@ -144,7 +144,7 @@ class NotStageable(Exception):
 
 #: what every adapter must have to be loaded at all; each other method of ``Adapter``
 #: may be left out, and the cells whose code calls it are "not applicable" with a reason
-#: naming the method (conformance/requirements.py; ``python -m conformance.claims
+#: naming the method (conformance/requirements.py; ``python -m tensor_conformance.claims
 #: --backend NAME`` lists them before anything runs)
 REQUIRED: tuple[str, ...] = ("name", "capabilities", "missing", "policy", "versions",
                              "from_host", "to_host", "is_tensor", "to_bool")
@@ -318,7 +318,7 @@ class Hooks(Protocol):
     functional: ClassVar[dict[str, str]]
 
     def explain_functional(self, capability: str, operations: frozenset[str]) -> str | None:
-        """For one cell's operations (``conformance.program.NEEDS`` keys, e.g.
+        """For one cell's operations (``tensor_conformance.program.NEEDS`` keys, e.g.
         ``{"backward", "detach"}``), which steps the library did and which the adapter
         emulated; the cell's reason says so (adapters/functional_autograd.py provides it)."""
 

@@ -15,16 +15,16 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from adapters.protocol import REQUIRED, Adapter
+from tensor_conformance.adapters.protocol import REQUIRED, Adapter
 
 #: built-in adapters: name -> "module:factory" (the factory takes no arguments)
 BUILTIN: dict[str, str] = {
-    "reference": "adapters.reference.adapter:ReferenceAdapter",
-    "numpy": "adapters.numpy_backend:NumpyAdapter",
-    "torch": "adapters.torch_backend:TorchAdapter",
-    "torch-cuda": "adapters.torch_backend:TorchCudaAdapter",
-    "jax": "adapters.jax_backend:JaxAdapter",
-    "jax-x64": "adapters.jax_backend:JaxX64Adapter",
+    "reference": "tensor_conformance.adapters.reference.adapter:ReferenceAdapter",
+    "numpy": "tensor_conformance.adapters.numpy_backend:NumpyAdapter",
+    "torch": "tensor_conformance.adapters.torch_backend:TorchAdapter",
+    "torch-cuda": "tensor_conformance.adapters.torch_backend:TorchCudaAdapter",
+    "jax": "tensor_conformance.adapters.jax_backend:JaxAdapter",
+    "jax-x64": "tensor_conformance.adapters.jax_backend:JaxX64Adapter",
 }
 
 #: what `pytest conformance/` runs when no --backend is given
@@ -135,7 +135,7 @@ def load(name: str) -> Adapter | Unavailable:
 
 
 def _array_api(name: str) -> Adapter | Unavailable:
-    from adapters.array_api_backend import ArrayApiAdapter, NotArrayApi
+    from tensor_conformance.adapters.array_api_backend import ArrayApiAdapter, NotArrayApi
 
     module = name.removeprefix(ARRAY_API_PREFIX)
     try:

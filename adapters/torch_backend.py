@@ -26,8 +26,8 @@ import numpy as np
 import torch
 import torch.func
 
-from adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
-from adapters.registry import Unavailability
+from tensor_conformance.adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
+from tensor_conformance.adapters.registry import Unavailability
 
 
 def _dtype_keyword(name: DtypeArg) -> dict[str, Any]:

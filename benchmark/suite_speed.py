@@ -103,10 +103,11 @@ def floor(profile: str) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     from hypothesis import settings
 
-    import conformance.conftest  # noqa: F401  (registers the profiles)
-    from conformance import corpus
-    from conformance.spec import load_all
+    from tensor_conformance import corpus
+    from tensor_conformance.activation import register_profiles
+    from tensor_conformance.spec import load_all
 
+    register_profiles()
     settings.load_profile(profile)
     specs, _ = load_all(ROOT / "specs")
     examples, start = 0, time.perf_counter()

@@ -1,6 +1,6 @@
 """A checklist for one backend: every claim, what can run there, what cannot and why.
 
-    python -m conformance.claims --backend NAME [--specs DIR] [--divergences PATH ...]
+    python -m tensor_conformance.claims --backend NAME [--specs DIR] [--divergences PATH ...]
 
 Before running anything, for the backend named as ``--backend`` names it (a built-in,
 ``array-api:MODULE``, ``package.module:Class`` or ``path/to/file.py:Class``), it lists
@@ -20,15 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from adapters import registry
-from adapters.protocol import Adapter
-from adapters.registry import Unavailable
-from conformance import divergences
-from conformance.engine import missing_capability
-from conformance.requirements import missing_method
-from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
-
-ROOT = Path(__file__).resolve().parent.parent
+from tensor_conformance import divergences, locations
+from tensor_conformance.adapters import registry
+from tensor_conformance.adapters.protocol import Adapter
+from tensor_conformance.adapters.registry import Unavailable
+from tensor_conformance.engine import missing_capability
+from tensor_conformance.requirements import missing_method
+from tensor_conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
 
 @dataclass(frozen=True)
@@ -104,13 +102,13 @@ def render(name: str, backend: Adapter | Unavailable, claims: dict[str, Claim],
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance.claims",
+        prog="python -m tensor_conformance.claims",
         description="For one backend, list every claim with what can run there and what "
                     "cannot and why (before running anything).")
     parser.add_argument("--backend", required=True, metavar="NAME",
                         help="as pytest's --backend: a built-in name, array-api:MODULE, "
                         "package.module:Class or path/to/file.py:Class")
-    parser.add_argument("--specs", default=str(ROOT / "specs"), metavar="DIR")
+    parser.add_argument("--specs", default=str(locations.SPECS), metavar="DIR")
     parser.add_argument("--divergences", action="append", default=[], metavar="PATH",
                         help="a registry file or folder added to the built-in one (repeatable)")
     args = parser.parse_args(argv)

@@ -8,7 +8,7 @@
   are not judged;
 * an error on one side only is a mismatch; errors on both sides agree;
 * against the notes' printed output: every printed number stands for the
-  interval its digits allow (``conformance.printed``), widened by the
+  interval its digits allow (``tensor_conformance.printed``), widened by the
   backend's own rounding of the value (2 u |v|).
 """
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adapters.protocol import DtypePolicy
-from adapters.reference.dtypes import UNIT_ROUNDOFF, narrowed
-from conformance.observed import Observed
-from conformance.printed import Printed, PrintedNumber, PrintedTensor
+from tensor_conformance.adapters.protocol import DtypePolicy
+from tensor_conformance.adapters.reference.dtypes import UNIT_ROUNDOFF, narrowed
+from tensor_conformance.observed import Observed
+from tensor_conformance.printed import Printed, PrintedNumber, PrintedTensor
 
 
 @dataclass

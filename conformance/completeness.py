@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from conformance.report.outcomes import cell_key
+from tensor_conformance.report.outcomes import cell_key
 
 
 class Progress:

@@ -56,12 +56,12 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, reject, settings
 from hypothesis import strategies as st
 
-from adapters.protocol import DtypePolicy
-from conformance import engine
-from conformance.engine import ConformanceFailure
-from conformance.observed import Observed
-from conformance.spec import Case
-from conformance.strategies import Draw, draw_all
+from tensor_conformance import engine
+from tensor_conformance.adapters.protocol import DtypePolicy
+from tensor_conformance.engine import ConformanceFailure
+from tensor_conformance.observed import Observed
+from tensor_conformance.spec import Case
+from tensor_conformance.strategies import Draw, draw_all
 
 #: corpora kept per process (cells of one case are collected next to each other)
 CACHE_SIZE = 4

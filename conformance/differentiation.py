@@ -52,17 +52,17 @@ from hypothesis import reject, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from adapters.protocol import Adapter
-from adapters.reference import autograd as reference_autograd
-from adapters.reference.adapter import ReferenceAdapter
-from adapters.reference.tensor import Indeterminate
-from adapters.reference.tensor import Tensor as RefTensor
-from conformance import engine
-from conformance.divergences import GRADIENT_SUFFIX, Divergence
-from conformance.engine import CellRun, ConformanceFailure
-from conformance.program import Interpreter, Program, Raised
-from conformance.spec import Case, Spec
-from conformance.strategies import Draw, build
+from tensor_conformance import engine
+from tensor_conformance.adapters.protocol import Adapter
+from tensor_conformance.adapters.reference import autograd as reference_autograd
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.adapters.reference.tensor import Indeterminate
+from tensor_conformance.adapters.reference.tensor import Tensor as RefTensor
+from tensor_conformance.divergences import GRADIENT_SUFFIX, Divergence
+from tensor_conformance.engine import CellRun, ConformanceFailure
+from tensor_conformance.program import Interpreter, Program, Raised
+from tensor_conformance.spec import Case, Spec
+from tensor_conformance.strategies import Draw, build
 
 #: the share of the profile's examples a gradient cell runs (measured: see README)
 SHARE = 0.1

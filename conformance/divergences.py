@@ -36,10 +36,10 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from adapters import registry
-from adapters.registry import BUILTIN
-from conformance.compare import Mismatch
-from conformance.spec import Spec, SpecError, read_yaml
+from tensor_conformance.adapters import registry
+from tensor_conformance.adapters.registry import BUILTIN
+from tensor_conformance.compare import Mismatch
+from tensor_conformance.spec import Spec, SpecError, read_yaml
 
 _ENTRY_SCHEMA: dict[str, Any] = {
     "type": "array",

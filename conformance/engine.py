@@ -22,16 +22,16 @@ from typing import Any
 import numpy as np
 from hypothesis import reject
 
-from adapters.protocol import DOCUMENTED_POLICY, Adapter, DtypePolicy, NotApplicable
-from adapters.reference.adapter import ReferenceAdapter
-from adapters.reference.tensor import Indeterminate
-from conformance import compare, gradients
-from conformance.divergences import Divergence
-from conformance.observed import Observed, observe
-from conformance.program import Interpreter, Program
-from conformance.reproducer import reproducer
-from conformance.spec import Case, Example, Spec
-from conformance.staging import Stager
+from tensor_conformance import compare, gradients
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, Adapter, DtypePolicy, NotApplicable
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.adapters.reference.tensor import Indeterminate
+from tensor_conformance.divergences import Divergence
+from tensor_conformance.observed import Observed, observe
+from tensor_conformance.program import Interpreter, Program
+from tensor_conformance.reproducer import reproducer
+from tensor_conformance.spec import Case, Example, Spec
+from tensor_conformance.staging import Stager
 
 
 class ConformanceFailure(AssertionError):

@@ -4,7 +4,7 @@ Every entry is one realistic bug in one library function or method, of the size 
 regressions have: a 1e-4 relative error in float32 ``exp``, an error only on square
 inputs, only on axes longer than a few elements, only for negative axes, only on one
 dtype, only when ``dtype=None`` is passed explicitly.  Each names the claims that must
-catch it and a pattern for the output it breaks.  ``python -m conformance.selftest``
+catch it and a pattern for the output it breaks.  ``python -m tensor_conformance.selftest``
 runs them all; tests/test_faulty_backends.py runs a fast subset.
 
 Library functions are looked up when called, so each fault patches what the built-in
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from conformance.faults import Fault
+from tensor_conformance.faults import Fault
 
 #: faults reachable only once the adapters call the library's own matrix norm and
 #: ``jax.lax.stop_gradient`` (issue 10 item 1)

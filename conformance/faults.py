@@ -12,7 +12,7 @@ Load one as a backend (the patch is planted when the backend is built, before th
 adapter's module is imported, so adapters that capture a library function at import,
 such as ``jax.grad``, capture the faulty one)::
 
-    pytest conformance/ --backend conformance.faults:torch-cumsum-exclusive
+    pytest conformance/ --backend tensor_conformance.faults:torch-cumsum-exclusive
 
 The suite's own code is shielded from the fault: a call made from the reference, the
 comparison, hypothesis (which draw with NumPy) or an adapter's ``from_host``/``to_host``
@@ -21,7 +21,7 @@ caller, our adapters and the library's own Python code included, gets the fault.
 
 Each fault states the claims that must catch it and which outputs it breaks
 (``breaks``: a regular expression on the failing output's name, or on the failure
-message); ``python -m conformance.selftest`` runs the whole catalogue
+message); ``python -m tensor_conformance.selftest`` runs the whole catalogue
 (``conformance/fault_catalogue.py``) and prints the kill matrix.
 """
 
@@ -36,8 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-#: callers whose calls always reach the original: the suite's own machinery
-SHIELDED_MODULES = ("conformance.", "adapters.reference", "hypothesis", "_pytest", "pytest")
+#: callers whose calls always reach the original: the suite's own machinery ...
+SHIELDED_MODULES = ("tensor_conformance.", "hypothesis", "_pytest", "pytest")
+#: ... except the adapters of the libraries under test, which call the library as its
+#: users do (the reference adapter is the suite's own)
+UNSHIELDED_MODULES = ("tensor_conformance.adapters.",)
+REFERENCE_MODULES = ("tensor_conformance.adapters.reference",)
 #: adapter methods that observe values for the suite rather than perform the notes' call
 SHIELDED_FUNCTIONS = frozenset({"from_host", "to_host", "observe"})
 
@@ -99,7 +103,9 @@ def _resolve(target: str) -> tuple[Any, str]:
 def _shielded_caller() -> bool:
     frame = sys._getframe(2)  # 0: here, 1: the replacement, 2: its caller
     module = frame.f_globals.get("__name__", "")
-    return module.startswith(SHIELDED_MODULES) or frame.f_code.co_name in SHIELDED_FUNCTIONS
+    suite = module.startswith(SHIELDED_MODULES) and (
+        not module.startswith(UNSHIELDED_MODULES) or module.startswith(REFERENCE_MODULES))
+    return suite or frame.f_code.co_name in SHIELDED_FUNCTIONS
 
 
 def _shield(original: Any, faulty: Callable[..., Any]) -> Any:
@@ -137,14 +143,14 @@ def _plant(target: str, wrong: Callable[[Any], Any]) -> None:
 
 
 def catalogue() -> dict[str, Fault]:
-    from conformance.fault_catalogue import FAULTS
+    from tensor_conformance.fault_catalogue import FAULTS
 
     return {f.id: f for f in FAULTS}
 
 
 def backend(fault_id: str) -> Any:
     """The built-in adapter of the fault's library, with the fault planted."""
-    from adapters import registry
+    from tensor_conformance.adapters import registry
 
     fault = catalogue()[fault_id]
     try:
@@ -158,7 +164,7 @@ def backend(fault_id: str) -> Any:
 
 
 def __getattr__(name: str) -> Callable[[], Any]:
-    """``--backend conformance.faults:FAULT_ID``: the factory of that fault's backend."""
+    """``--backend tensor_conformance.faults:FAULT_ID``: the factory of that fault's backend."""
     if name.startswith("__"):
         raise AttributeError(name)
     if name not in catalogue():

@@ -39,13 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Adapter, DtypePolicy
-from adapters.reference import autograd, bounds
-from adapters.reference.adapter import ReferenceAdapter
-from adapters.reference.tensor import Indeterminate, Tensor
-from conformance.compare import Mismatch
-from conformance.observed import Observed
-from conformance.program import Interpreter, Program, Raised
+from tensor_conformance.adapters.protocol import Adapter, DtypePolicy
+from tensor_conformance.adapters.reference import autograd, bounds
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.adapters.reference.tensor import Indeterminate, Tensor
+from tensor_conformance.compare import Mismatch
+from tensor_conformance.observed import Observed
+from tensor_conformance.program import Interpreter, Program, Raised
 
 U64 = 2.0**-53
 #: float64 throughout: F's own rounding must be far below the differences measured

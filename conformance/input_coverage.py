@@ -1,8 +1,8 @@
 """What the deterministic profile actually draws, case by case: does each case reach the
 inputs of the coverage model (conformance/strategies.py) that its claim needs?
 
-    python -m conformance.input_coverage                 # every case, ci profile (100 examples)
-    python -m conformance.input_coverage -k mean --profile quick
+    python -m tensor_conformance.input_coverage                 # every case, ci profile (100 examples)
+    python -m tensor_conformance.input_coverage -k mean --profile quick
 
 Draws only (no backend runs): for every generated case, hypothesis draws its ``given:``
 block as the suite does and the table counts, over those examples, the draws with a
@@ -17,17 +17,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from conformance.spec import Case, load_all
-from conformance.strategies import draw_all
-
-ROOT = Path(__file__).resolve().parent.parent
+from tensor_conformance import locations
+from tensor_conformance.activation import register_profiles
+from tensor_conformance.spec import Case, load_all
+from tensor_conformance.strategies import draw_all
 
 FEATURES = ("vector", "square", "non_square", "negative_axis", "long_axis", "zero_d", "size_0",
             "repeated", "negative_zero", "both_signs")
@@ -102,10 +101,10 @@ def main() -> int:
     parser.add_argument("-k", default="", help="only specs/cases whose id contains this")
     parser.add_argument("--profile", default="ci")
     args = parser.parse_args()
-    import conformance.conftest  # noqa: F401  (registers the profiles)
+    register_profiles()
 
     base = settings.get_profile(args.profile)
-    specs, _ = load_all(ROOT / "specs")
+    specs, _ = load_all(locations.SPECS)
     print(f"{'case':<58}{'n':>4}" + "".join(f"{f[:8]:>9}" for f in FEATURES))
     for spec in specs:
         for case in spec.cases:

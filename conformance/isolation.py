@@ -38,7 +38,7 @@ from typing import IO, TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from conformance.plugin import Cell
+    from tensor_conformance.plugin import Cell
 
 #: seconds one cell (all its examples, shrinking included) may run.  The slowest cell of
 #: the ci profile takes well under a minute on a loaded two-core machine; ten times that
@@ -155,7 +155,7 @@ class CrashHandler:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
-        from conformance import plugin  # the plugin imports this module
+        from tensor_conformance import plugin  # the plugin imports this module
 
         worker = report.node.gateway.id  # type: ignore[attr-defined]
         journal = self._read_journal(worker)
@@ -208,10 +208,10 @@ def crash_record(config: pytest.Config, cell: Cell, journal: dict[str, Any], fau
                  timeout: float) -> dict[str, Any]:
     """The results.json record of a cell whose worker died: ``timeout`` when the watchdog
     ended it, else ``crash`` with the signal when faulthandler saw one."""
-    from adapters.registry import Unavailable
-    from conformance import engine, results
-    from conformance.plugin import session_of
-    from conformance.reproducer import reproducer
+    from tensor_conformance import engine, results
+    from tensor_conformance.adapters.registry import Unavailable
+    from tensor_conformance.plugin import session_of
+    from tensor_conformance.reproducer import reproducer
 
     first = fault.strip().splitlines()[0] if fault.strip() else ""
     where = _where(fault)

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Adapter
-from adapters.reference.tensor import Tensor as RefTensor
-from conformance.hooks import host_array
-from conformance.program import Raised
+from tensor_conformance.adapters.protocol import Adapter
+from tensor_conformance.adapters.reference.tensor import Tensor as RefTensor
+from tensor_conformance.hooks import host_array
+from tensor_conformance.program import Raised
 
 
 @dataclass

@@ -25,17 +25,25 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from adapters import registry
-from adapters.protocol import Adapter, NotApplicable
-from adapters.registry import Unavailable
-from conformance import completeness, corpus, divergences, engine, hooks, isolation, results
-from conformance.differentiation import GradientCheck, examples_per_cell, gradient_check
-from conformance.engine import CellRun, ConformanceFailure, missing_capability
-from conformance.program import ProgramError
-from conformance.requirements import missing_method
-from conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
+from tensor_conformance import (
+    completeness,
+    corpus,
+    divergences,
+    engine,
+    hooks,
+    isolation,
+    locations,
+    results,
+)
+from tensor_conformance.adapters import registry
+from tensor_conformance.adapters.protocol import Adapter, NotApplicable
+from tensor_conformance.adapters.registry import Unavailable
+from tensor_conformance.differentiation import GradientCheck, examples_per_cell, gradient_check
+from tensor_conformance.engine import CellRun, ConformanceFailure, missing_capability
+from tensor_conformance.program import ProgramError
+from tensor_conformance.requirements import missing_method
+from tensor_conformance.spec import Case, Claim, Example, Spec, SpecError, load_all
 
-ROOT = Path(__file__).resolve().parent.parent
 DETERMINISTIC_PROFILES = ("ci", "default")
 
 
@@ -87,32 +95,6 @@ class Session:
 
 
 _SESSION_KEY = pytest.StashKey[Session]()
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "tensor-conformance")
-    group.addoption("--backend", action="append", default=[], metavar="NAME[,NAME...]",
-                    help="backends to check: built-in names "
-                    f"({', '.join(registry.BUILTIN)}), package.module:Class or "
-                    f"path/to/file.py:Class (default: {','.join(registry.DEFAULT_BACKENDS)})")
-    group.addoption("--specs", default=str(ROOT / "specs"), metavar="DIR",
-                    help="folder of spec files (default: specs/)")
-    group.addoption("--divergences", action="append", default=[], metavar="PATH",
-                    help="a known-divergence registry file, or a folder of them, added to the "
-                    "built-in one (<specs>/divergences/); repeatable")
-    group.addoption("--report-dir", default="reports", metavar="DIR",
-                    help="where results.json and index.html go (default: reports/)")
-    group.addoption("--no-report", action="store_true", help="write no results.json/index.html")
-    group.addoption("--require-backends", action="append", default=[], metavar="NAME[,NAME...]",
-                    help="fail the run (usage error) unless each of these selected backends is "
-                    "available: a missing library is then an error, not 'not applicable'")
-    group.addoption("--eager", action="store_true",
-                    help="never compile a whole case program (JAX: jax.jit); run every "
-                    "operation on its own, as the notes do")
-    group.addoption("--draw-per-cell", action="store_true",
-                    help="every (case, backend) cell draws its own examples, instead of "
-                    "replaying the case's shared corpus (conformance/corpus.py)")
-    isolation.addoption(group)
 
 
 def _names(values: list[str]) -> list[str]:
@@ -429,10 +411,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-#: where the suite's own code lives: an exception raised there is the suite's error
-_SUITE_CODE = (ROOT / "conformance", ROOT / "adapters" / "reference")
-
-
 def _raised_in_suite(exc: BaseException) -> str | None:
     """``file:line`` of the innermost frame when it is the suite's own code, else None."""
     tb = exc.__traceback__
@@ -441,8 +419,8 @@ def _raised_in_suite(exc: BaseException) -> str | None:
     if tb is None:
         return None
     path = Path(tb.tb_frame.f_code.co_filename).resolve()
-    if any(path.is_relative_to(folder) for folder in _SUITE_CODE):
-        return f"{path.relative_to(ROOT)}:{tb.tb_lineno}"
+    if any(path.is_relative_to(folder) for folder in locations.SUITE_CODE):
+        return f"{locations.shown(path)}:{tb.tb_lineno}"
     return None
 
 

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.protocol import NOT_GIVEN, Adapter, DtypeArg, NotApplicable
-from conformance.hooks import AdapterHookError
+from tensor_conformance.adapters.protocol import NOT_GIVEN, Adapter, DtypeArg, NotApplicable
+from tensor_conformance.hooks import AdapterHookError
 
 
 class ProgramError(ValueError):

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.protocol import Adapter
+from tensor_conformance.adapters.protocol import Adapter
 
 
 def _number(v: Any) -> str:

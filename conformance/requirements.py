@@ -2,10 +2,10 @@
 
 A cell can run on a backend when the backend is available, declares every capability
 the item's code needs (``program.NEEDS``) and has every adapter method the code calls.
-Only the methods in ``adapters.protocol.REQUIRED`` must exist for an adapter to load;
+Only the methods in ``tensor_conformance.adapters.protocol.REQUIRED`` must exist for an adapter to load;
 each other method of the protocol may be left out, and the cells whose code calls it are
 *not applicable*, with a reason naming the method to implement (never an
-AttributeError in the middle of a run).  ``python -m conformance.claims --backend NAME``
+AttributeError in the middle of a run).  ``python -m tensor_conformance.claims --backend NAME``
 lists the same verdicts for every claim.
 
 The reading is conservative where the code alone cannot tell a tensor from a Python
@@ -18,9 +18,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from adapters.protocol import REQUIRED
-from conformance.program import _BINOPS, _CMPOPS, ATTRIBUTES, FUNCTIONS, METHODS, Program
-from conformance.spec import Case, Example
+from tensor_conformance.adapters.protocol import REQUIRED
+from tensor_conformance.program import _BINOPS, _CMPOPS, ATTRIBUTES, FUNCTIONS, METHODS, Program
+from tensor_conformance.spec import Case, Example
 
 #: the notes' attribute -> the adapter method that computes it (``X.T``: ``transpose``)
 _ATTRIBUTE_METHOD = {"shape": "shape", "T": "transpose", "grad": "grad"}

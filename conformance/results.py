@@ -1,7 +1,7 @@
 """results.json: one record per (spec item, backend) cell, plus the run and the claims.
 
 The schema is documented in ``conformance/report/README.md`` and checked by
-``conformance.report.validate_results`` before anything is written.
+``tensor_conformance.report.validate_results`` before anything is written.
 """
 
 from __future__ import annotations
@@ -12,16 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.protocol import Adapter
-from adapters.registry import Unavailable
-from conformance.corpus import replays
-from conformance.differentiation import SHARE, examples_per_cell
-from conformance.hooks import versions
-from conformance.report import validate_results, write_html
-from conformance.spec import Claim
+from tensor_conformance.adapters.protocol import Adapter
+from tensor_conformance.adapters.registry import Unavailable
+from tensor_conformance.corpus import replays
+from tensor_conformance.differentiation import SHARE, examples_per_cell
+from tensor_conformance.hooks import versions
+from tensor_conformance.report import validate_results, write_html
+from tensor_conformance.spec import Claim
 
 if TYPE_CHECKING:
-    from conformance.plugin import Cell
+    from tensor_conformance.plugin import Cell
 
 SCHEMA_VERSION = 1
 

@@ -1,12 +1,12 @@
 """The suite's detection power: run it against every planted library fault and print the
 kill matrix.
 
-    python -m conformance.selftest                       # the whole catalogue, 2 processes
-    python -m conformance.selftest --faults torch-cumsum-exclusive,jax -j 2
-    python -m conformance.selftest --profile quick --json reports/selftest.json
+    python -m tensor_conformance.selftest                       # the whole catalogue, 2 processes
+    python -m tensor_conformance.selftest --faults torch-cumsum-exclusive,jax -j 2
+    python -m tensor_conformance.selftest --profile quick --json reports/selftest.json
 
 Each fault of ``conformance/fault_catalogue.py`` runs as one pytest process
-(``--backend conformance.faults:FAULT``) on the specs of the claims it must be caught by,
+(``--backend tensor_conformance.faults:FAULT``) on the specs of the claims it must be caught by,
 stopping at the first failing cell.  It is *killed* when that cell names one of those
 claims and fails on the output the fault breaks.  Then each library runs unmodified, as a
 control, on the same specs under the same backend name and divergence registry: it must
@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.differentiation import gradient_check
-from conformance.faults import Fault, catalogue, failing_outputs
-from conformance.spec import load_all
+from tensor_conformance import locations
+from tensor_conformance.differentiation import gradient_check
+from tensor_conformance.faults import Fault, catalogue, failing_outputs
+from tensor_conformance.spec import load_all
 
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = ROOT / "specs"
+SPECS = locations.SPECS
 
 
 @dataclass
@@ -89,14 +89,14 @@ def run_suite(backend: str, spec_ids: list[str], *, profile: str, stop_at_first:
     """pytest conformance/ on one backend and some specs, in a fresh process."""
     with tempfile.TemporaryDirectory(prefix="selftest-") as tmp:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-            p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
-        command = [sys.executable, "-m", "pytest", str(ROOT / "conformance"),
+            p for p in (str(locations.BASE), os.environ.get("PYTHONPATH", "")) if p)}
+        command = [sys.executable, "-m", "pytest", str(locations.PACKAGE),
                    "--backend", backend, "--specs", str(SPECS), "-k", " or ".join(spec_ids),
                    f"--hypothesis-profile={profile}", "--report-dir", tmp, "-q",
-                   "-p", "no:cacheprovider", "-p", "no:xdist", "--rootdir", str(ROOT),
+                   "-p", "no:cacheprovider", "-p", "no:xdist", "--rootdir", str(locations.BASE),
                    *(["--maxfail=1"] if stop_at_first else []), *extra]
         start = time.perf_counter()
-        proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+        proc = subprocess.run(command, cwd=locations.BASE, env=env, capture_output=True, text=True,
                               check=False)
         wall = time.perf_counter() - start
         path = Path(tmp) / "results.json"
@@ -124,7 +124,7 @@ def judge(fault: Fault, run: Run) -> Verdict:
 
 
 def run_fault(fault: Fault, profile: str = "ci") -> Verdict:
-    return judge(fault, run_suite(f"conformance.faults:{fault.id}", specs_for(fault.claims),
+    return judge(fault, run_suite(f"tensor_conformance.faults:{fault.id}", specs_for(fault.claims),
                                   profile=profile, stop_at_first=True))
 
 
@@ -173,7 +173,7 @@ def select(names: str | None) -> list[Fault]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.selftest",
+    parser = argparse.ArgumentParser(prog="python -m tensor_conformance.selftest",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--faults", help="fault ids or libraries, comma-separated (default: all)")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="faults run at once (default 2)")

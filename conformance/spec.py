@@ -12,16 +12,15 @@ import doctest
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-from conformance import printed
-from conformance.program import Program, ProgramError, bound_names, undefined_names
-from conformance.strategies import DTYPE_NAMES, Draw, build
+from tensor_conformance import printed
+from tensor_conformance.program import Program, ProgramError, bound_names, undefined_names
+from tensor_conformance.strategies import DTYPE_NAMES, Draw, build
 
 
 class SpecError(ValueError):
@@ -115,7 +114,8 @@ class Spec:
 
 @cache
 def _schema() -> dict[str, Any]:
-    text = resources.files("conformance").joinpath("spec.schema.json").read_text()
+    # beside this module (conformance/ in a checkout, the installed package's folder)
+    text = Path(__file__).with_name("spec.schema.json").read_text(encoding="utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 
 

@@ -34,8 +34,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.protocol import Adapter, NotApplicable, NotStageable
-from conformance.program import Interpreter, Program, Raised
+from tensor_conformance.adapters.protocol import Adapter, NotApplicable, NotStageable
+from tensor_conformance.program import Interpreter, Program, Raised
 
 #: a program that raised this many times while being traced runs eagerly from then on
 MAX_RAISES = 2

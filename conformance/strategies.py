@@ -15,7 +15,7 @@ narrowing a float64 to float32.
 
 Coverage model: what generated inputs must include so that a fault in the notes'
 behaviours shows (tests/test_coverage_model.py checks the deterministic profile
-against it; ``python -m conformance.input_coverage`` measures every case's draws):
+against it; ``python -m tensor_conformance.input_coverage`` measures every case's draws):
 
 * shapes (``SHAPE_POOL``, ``SHAPE_COVERAGE``): 0-d; size-0 and size-1 axes; every
   rank 1-4; square matrices (side 2 and 3: an axis or transpose confusion keeps the

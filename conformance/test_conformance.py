@@ -7,15 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import UnsatisfiedAssumption
 
-from adapters.protocol import Adapter, NotApplicable
-from conformance import differentiation, engine, isolation
-from conformance.corpus import Corpus
-from conformance.differentiation import GradientCheck
-from conformance.divergences import Divergence
-from conformance.engine import CellRun
-from conformance.plugin import Cell, adapter_for, corpus_of, entries_for, run_of
-from conformance.spec import Case, Example
-from conformance.strategies import draw_all
+from tensor_conformance import differentiation, engine, isolation
+from tensor_conformance.adapters.protocol import Adapter, NotApplicable
+from tensor_conformance.corpus import Corpus
+from tensor_conformance.differentiation import GradientCheck
+from tensor_conformance.divergences import Divergence
+from tensor_conformance.engine import CellRun
+from tensor_conformance.plugin import Cell, adapter_for, corpus_of, entries_for, run_of
+from tensor_conformance.spec import Case, Example
+from tensor_conformance.strategies import draw_all
 
 # a library's warnings (deprecations, x64 notices) are not disagreements: show, don't fail
 pytestmark = pytest.mark.filterwarnings("default")

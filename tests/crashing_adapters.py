@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
 
 
 class SegfaultsOnCumsumHangsOnSum(NumpyAdapter):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
 
 
 class CumsumOffByOne(NumpyAdapter):

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
 
 
 class AfterCellRaises(NumpyAdapter):

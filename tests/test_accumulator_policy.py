@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from adapters.protocol import DtypePolicy
-from adapters.reference import ops
-from adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.adapters.protocol import DtypePolicy
+from tensor_conformance.adapters.reference import ops
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
 from tests.conftest import ROOT
 
 #: default int32, int64 available, accumulators never narrow
@@ -71,8 +71,8 @@ cases:
 
 LAZY_BACKEND = '''
 import numpy as np
-from adapters.numpy_backend import NumpyAdapter
-from adapters.protocol import DtypePolicy
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.protocol import DtypePolicy
 
 
 class LazyInt32Adapter(NumpyAdapter):

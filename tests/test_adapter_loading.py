@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters import registry
-from adapters.numpy_backend import NumpyAdapter
-from adapters.protocol import Adapter
+from tensor_conformance.adapters import registry
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.protocol import Adapter
 from tests.conftest import ROOT
 
 
@@ -23,7 +23,7 @@ def test_a_builtin_name_loads_its_adapter() -> None:
 
 
 def test_dotted_and_file_paths() -> None:
-    assert isinstance(registry.load("adapters.numpy_backend:NumpyAdapter"), NumpyAdapter)
+    assert isinstance(registry.load("tensor_conformance.adapters.numpy_backend:NumpyAdapter"), NumpyAdapter)
     faulty = registry.load(f"{ROOT / 'tests' / 'faulty_adapters.py'}:CumsumOffByOne")
     assert getattr(faulty, "name", None) == "numpy-cumsum-off-by-one"
 
@@ -53,7 +53,7 @@ def test_torch_cuda_without_a_gpu_is_unavailable_not_an_error() -> None:
     [
         ("nonsense", "expected a built-in name"),
         ("no_such_pkg.mod:Cls", "no module 'no_such_pkg'"),
-        ("adapters.numpy_backend:Nope", "Nope"),
+        ("tensor_conformance.adapters.numpy_backend:Nope", "Nope"),
         ("/no/such/file.py:Cls", "no such file"),
         ("tests.conftest:Path", "lacks"),
     ],
@@ -68,8 +68,8 @@ def test_the_registry_and_the_numpy_backend_import_neither_torch_nor_jax() -> No
     checked in a fresh interpreter (this one has imported torch long ago)."""
     code = textwrap.dedent("""
         import sys
-        from adapters import registry
-        import conformance.plugin, conformance.engine
+        from tensor_conformance.adapters import registry
+        import tensor_conformance.plugin, tensor_conformance.engine
         assert registry.load("numpy").name == "numpy"
         assert registry.load("reference").name == "reference"
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "jax", "jaxlib")))

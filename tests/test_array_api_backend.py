@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters import registry
-from adapters.array_api_backend import ArrayApiAdapter
-from conformance.reproducer import reproducer
+from tensor_conformance.adapters import registry
+from tensor_conformance.adapters.array_api_backend import ArrayApiAdapter
+from tensor_conformance.reproducer import reproducer
 from tests.test_suite_runs import cumsum_specs, run_suite  # noqa: F401
 
 MODULES = ("numpy", "array_api_strict")

@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters import registry
-from adapters.protocol import (
+from tensor_conformance import engine
+from tensor_conformance.adapters import registry
+from tensor_conformance.adapters.protocol import (
     CAPABILITIES,
     NOT_GIVEN,
     Adapter,
@@ -22,9 +23,8 @@ from adapters.protocol import (
     DtypePolicy,
     NotApplicable,
 )
-from conformance import engine
-from conformance.plugin import functional_reason
-from conformance.spec import load_all
+from tensor_conformance.plugin import functional_reason
+from tensor_conformance.spec import load_all
 from tests.conftest import SPECS
 
 BACKENDS = ("torch", "jax", "jax-x64")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
-from conformance.compare import against_printed, agree, compare, holds, value_mismatch
-from conformance.observed import Observed
-from conformance.printed import parse
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
+from tensor_conformance.compare import against_printed, agree, compare, holds, value_mismatch
+from tensor_conformance.observed import Observed
+from tensor_conformance.printed import parse
 
 
 def tensor(values: list, dtype: str, bounds: list | None = None, unsure: list | None = None) -> Observed:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
-from conformance.compare import Mismatch, against_printed, agree, all_unchecked, compare, holds
-from conformance.observed import Observed
-from conformance.printed import parse
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
+from tensor_conformance.compare import Mismatch, against_printed, agree, all_unchecked, compare, holds
+from tensor_conformance.observed import Observed
+from tensor_conformance.printed import parse
 
 
 def tensor(values: object, dtype: str, bounds: object = None, unsure: object = None) -> Observed:
@@ -246,7 +246,7 @@ def test_tensors_use_the_references_bounds_and_unsure_elements() -> None:
 
 
 def test_value_mismatch_rules_for_mixed_kinds_huge_integers_and_overflow() -> None:
-    from conformance.compare import value_mismatch
+    from tensor_conformance.compare import value_mismatch
 
     # a float reference and an integer backend: compared as floats, within the bound
     assert value_mismatch("x", np.array([1.5]), np.array([1]), np.array([1.0]), None) is None
@@ -267,7 +267,7 @@ def test_value_mismatch_rules_for_mixed_kinds_huge_integers_and_overflow() -> No
 
 
 def test_value_mismatch_shows_the_element_furthest_outside_its_bound() -> None:
-    from conformance.compare import value_mismatch
+    from tensor_conformance.compare import value_mismatch
 
     # NaN where a number was expected is the worst of all
     m = value_mismatch("x", np.array([np.nan, 1.0]), np.array([1.0, 2.0]), np.zeros(2), None)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance.corpus import CorpusExample
+from tensor_conformance.corpus import CorpusExample
 from tests.conftest import CUMSUM, ROOT
 from tests.test_suite_runs import run_suite
 
@@ -112,8 +112,8 @@ def test_finite_differences_are_computed_once_per_program_and_inputs(
 ) -> None:
     """Every backend's gradient cell replays the same examples: the reference's finite
     differences, which do not depend on the backend, are not recomputed."""
-    from conformance import gradients
-    from conformance.program import Program
+    from tensor_conformance import gradients
+    from tensor_conformance.program import Program
 
     calls = []
     monkeypatch.setattr(gradients, "_estimate", lambda gp, variables, v: calls.append(1) or (1.0, 0.0))

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.input_coverage import measure
-from conformance.spec import Case, load_all
-from conformance.strategies import SHAPE_COVERAGE, SHAPE_POOL
+from tensor_conformance.input_coverage import measure
+from tensor_conformance.spec import Case, load_all
+from tensor_conformance.strategies import SHAPE_COVERAGE, SHAPE_POOL
 from tests.conftest import SPECS
 
 Shape = tuple[int, ...]

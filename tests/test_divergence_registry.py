@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conformance import divergences
-from conformance.compare import Mismatch
-from conformance.divergences import Divergence
-from conformance.spec import Spec, SpecError, load_all
+from tensor_conformance import divergences
+from tensor_conformance.compare import Mismatch
+from tensor_conformance.divergences import Divergence
+from tensor_conformance.spec import Spec, SpecError, load_all
 from tests.conftest import CUMSUM
 
 ENTRY = """

@@ -13,7 +13,7 @@ import math
 
 import pytest
 
-from adapters.reference import bounds
+from tensor_conformance.adapters.reference import bounds
 
 U32 = 2.0**-24
 FLOOR32 = 2.0**-126

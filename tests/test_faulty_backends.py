@@ -1,4 +1,4 @@
-"""Detection power, a fast subset of ``python -m conformance.selftest``.
+"""Detection power, a fast subset of ``python -m tensor_conformance.selftest``.
 
 Every fault here is planted in the library itself (conformance/fault_catalogue.py: a
 patched ``torch.cumsum``, ``numpy.sum``, ``jax.numpy.exp``, ``torch.Tensor.backward``...),
@@ -19,11 +19,11 @@ from collections import Counter
 
 import pytest
 
-from conformance import faults
-from conformance.fault_catalogue import FAULTS
-from conformance.selftest import ROOT, run_control, run_fault, run_suite, specs_for
-from conformance.spec import load_all
-from tests.conftest import SPECS
+from tensor_conformance import faults
+from tensor_conformance.fault_catalogue import FAULTS
+from tensor_conformance.selftest import run_control, run_fault, run_suite, specs_for
+from tensor_conformance.spec import load_all
+from tests.conftest import ROOT, SPECS
 
 try:
     import torch
@@ -80,7 +80,7 @@ def test_the_unmodified_library_passes_the_same_specs(library: str) -> None:
 @pytest.mark.skipif(jax is None, reason="jax is not installed")
 def test_a_miscompiling_jit_is_reported_as_compiled_only_and_eager_runs_pass() -> None:
     fault = CATALOGUE["jax-jit-miscompiles"]
-    backend = f"conformance.faults:{fault.id}"
+    backend = f"tensor_conformance.faults:{fault.id}"
     run = run_suite(backend, ["tensors/elementwise"], profile="quick", stop_at_first=True)
     assert run.exit_status == 1, run.output
     assert "only when the whole program is compiled" in run.failures[0]["failure"]["message"]
@@ -115,8 +115,8 @@ def test_a_planted_fault_reaches_library_callers_but_not_the_suite(
     faults.plant(faults.Fault("fakelib-double-off", "numpy", "fakelib.double",
                               lambda original: lambda x: original(x) + 1, "off by one",
                               ("T10",), "x"))
-    user = types.ModuleType("adapters.some_backend")
-    suite = types.ModuleType("conformance.some_module")
+    user = types.ModuleType("tensor_conformance.adapters.some_backend")
+    suite = types.ModuleType("tensor_conformance.some_module")
     for module in (user, suite):
         exec("import fakelib\ndef call(x):\n    return fakelib.double(x)\n"
              "def to_host(x):\n    return fakelib.double(x)\n", module.__dict__)
@@ -127,8 +127,8 @@ def test_a_planted_fault_reaches_library_callers_but_not_the_suite(
 
 def test_a_fault_backend_is_the_built_in_adapter_on_a_patched_library() -> None:
     code = (
-        "from conformance import faults\n"
-        "from adapters.numpy_backend import NumpyAdapter\n"
+        "from tensor_conformance import faults\n"
+        "from tensor_conformance.adapters.numpy_backend import NumpyAdapter\n"
         "import numpy as np\n"
         "a = faults.backend('numpy-cumsum-negative-axis-reversed')\n"
         "assert type(a) is NumpyAdapter and a.name == 'numpy'\n"

@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.protocol import DOCUMENTED_POLICY
-from adapters.reference import autograd
-from adapters.reference.adapter import ReferenceAdapter
-from conformance import differentiation
-from conformance.faults import catalogue
-from conformance.program import Interpreter, Program
-from conformance.spec import load_all
-from conformance.strategies import draw_all
+from tensor_conformance import differentiation
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY
+from tensor_conformance.adapters.reference import autograd
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.faults import catalogue
+from tensor_conformance.program import Interpreter, Program
+from tensor_conformance.spec import load_all
+from tensor_conformance.strategies import draw_all
 from tests.conftest import ROOT, SPECS
 from tests.test_faulty_backends import NEEDS
 
@@ -171,7 +171,7 @@ def pytester(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pyte
                          ids=[f[0] for f in WRONG_BACKWARDS])
 def test_a_wrong_backward_in_torch_fails_its_gradient_cell(
         pytester: pytest.Pytester, fault: str, select: str, cell: str, claim: str) -> None:
-    ret, cells, out = run_suite(pytester, f"conformance.faults:{fault}", select)
+    ret, cells, out = run_suite(pytester, f"tensor_conformance.faults:{fault}", select)
     assert ret == 1, out
     failing = {f"{c['spec']}/{c['case']}": c for c in cells if c["outcome"] == "fail"}
     assert cell in failing, out

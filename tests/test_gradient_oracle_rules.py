@@ -16,12 +16,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.protocol import DOCUMENTED_POLICY
-from adapters.reference import ops
-from adapters.reference.adapter import ReferenceAdapter
-from conformance import gradients
-from conformance.observed import Observed, observe
-from conformance.program import Interpreter, Program
+from tensor_conformance import gradients
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY
+from tensor_conformance.adapters.reference import ops
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.observed import Observed, observe
+from tensor_conformance.program import Interpreter, Program
 
 SQUARES = "x.requires_grad_(True)\ny = (x * x).sum()\ny.backward()\nx.grad\n"
 

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from adapters.protocol import DOCUMENTED_POLICY
-from adapters.reference.adapter import ReferenceAdapter
-from adapters.reference.tensor import Indeterminate
-from conformance import gradients
-from conformance.observed import Observed, observe
-from conformance.program import Interpreter, Program
-from conformance.spec import Case, load_all
-from conformance.strategies import draw_all
+from tensor_conformance import gradients
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.adapters.reference.tensor import Indeterminate
+from tensor_conformance.observed import Observed, observe
+from tensor_conformance.program import Interpreter, Program
+from tensor_conformance.spec import Case, load_all
+from tensor_conformance.strategies import draw_all
 from tests.conftest import SPECS
 
 SPECS_LOADED, _ = load_all(SPECS)
@@ -122,7 +122,7 @@ def test_at_an_infinite_or_nan_point_finite_differences_are_inconclusive(special
 
 
 def test_forward_mode_catches_a_reverse_mode_that_disagrees() -> None:
-    torch_backend = pytest.importorskip("adapters.torch_backend")
+    torch_backend = pytest.importorskip("tensor_conformance.adapters.torch_backend")
     torch = torch_backend.TorchAdapter()
     program = Program.parse("x.requires_grad_(True)\ny = (x * x * x).sum()\ny.backward()\nx.grad\n")
     gp = gradients.gradient_program(program)
@@ -143,7 +143,7 @@ def test_forward_mode_catches_a_reverse_mode_that_disagrees() -> None:
 
 def test_forward_mode_and_backward_that_both_give_nan_agree() -> None:
     """d(x*x)/dx at x = nan is nan in both modes: the same answer, no mismatch."""
-    torch_backend = pytest.importorskip("adapters.torch_backend")
+    torch_backend = pytest.importorskip("tensor_conformance.adapters.torch_backend")
     torch = torch_backend.TorchAdapter()
     program = Program.parse("x.requires_grad_(True)\ny = (x * x).sum()\ny.backward()\nx.grad\n")
     gp = gradients.gradient_program(program)
@@ -162,7 +162,7 @@ def test_forward_mode_allows_tangent_intermediates_flushed_to_zero() -> None:
     an explore run): forward mode forms x * v, below the smallest normal, which XLA on CPU
     flushes to zero, so the jvp is 0 while reverse mode gives 2 (<x, w> - y) x v.  The
     bound carries that flushed intermediate, scaled by the adjoint of the dot (-4)."""
-    torch_backend = pytest.importorskip("adapters.torch_backend")
+    torch_backend = pytest.importorskip("tensor_conformance.adapters.torch_backend")
     import torch as torch_lib
 
     torch = torch_backend.TorchAdapter()

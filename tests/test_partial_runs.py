@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from conformance.report import merge, render_html
-from conformance.report.__main__ import main
+from tensor_conformance.report import merge, render_html
+from tensor_conformance.report.__main__ import main
 from tests.conftest import ROOT
 from tests.test_isolation import three_specs  # noqa: F401  (a fixture)
 from tests.test_report import make_cell, make_results

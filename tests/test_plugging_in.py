@@ -1,6 +1,6 @@
 """Plugging in a backend (README, "Plugging in a backend"): a registry of one's own that
 adds to the built-in one, an adapter that leaves methods out, an adapter that imports a
-module beside its file, and the per-backend checklist ``python -m conformance.claims``."""
+module beside its file, and the per-backend checklist ``python -m tensor_conformance.claims``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import claims
-from conformance.program import Program
-from conformance.requirements import methods
+from tensor_conformance import claims
+from tensor_conformance.program import Program
+from tensor_conformance.requirements import methods
 from tests.conftest import ROOT
 from tests.test_suite_runs import cumsum_specs, run_suite  # noqa: F401
 
@@ -90,8 +90,8 @@ def test_a_missing_adapter_method_makes_its_cells_not_applicable_naming_it(
 def test_a_method_the_static_reading_misses_is_not_applicable_when_called() -> None:
     """The interpreter's safety net: an adapter method looked up at run time that the
     adapter lacks raises NotApplicable naming it, not AttributeError."""
-    from adapters.protocol import NotApplicable
-    from conformance.program import Interpreter
+    from tensor_conformance.adapters.protocol import NotApplicable
+    from tensor_conformance.program import Interpreter
     from tests.faulty_adapters import NumpyWithoutCumsum
 
     adapter = NumpyWithoutCumsum()
@@ -148,7 +148,7 @@ def test_an_adapter_loaded_by_file_path_imports_a_module_beside_it(
     folder = tmp_path / "plugin"
     folder.mkdir()
     (folder / "mylib_core.py").write_text(
-        "from adapters.numpy_backend import NumpyAdapter\n\n\n"
+        "from tensor_conformance.adapters.numpy_backend import NumpyAdapter\n\n\n"
         "class Core(NumpyAdapter):\n    name = 'mylib'\n")
     (folder / "my_adapter.py").write_text("from mylib_core import Core\n\n\n"
                                           "class MyLibAdapter(Core):\n    pass\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.printed import PrintedError, PrintedNumber, PrintedTensor, parse
+from tensor_conformance.printed import PrintedError, PrintedNumber, PrintedTensor, parse
 
 
 def test_a_float_tensor_with_its_printed_precision() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.numpy_backend import NumpyAdapter
-from adapters.reference.adapter import ReferenceAdapter
-from conformance.program import Interpreter, Program, ProgramError, Raised
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.program import Interpreter, Program, ProgramError, Raised
 
 
 def run(code: str, adapter: object | None = None, **variables: object) -> dict[str, object]:

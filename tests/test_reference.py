@@ -16,10 +16,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
-from adapters.reference import ops
-from adapters.reference.dtypes import promote, promote_scalar
-from adapters.reference.tensor import ShapeError, Tensor
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
+from tensor_conformance.adapters.reference import ops
+from tensor_conformance.adapters.reference.dtypes import promote, promote_scalar
+from tensor_conformance.adapters.reference.tensor import ShapeError, Tensor
 
 P = DOCUMENTED_POLICY
 floats32 = hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=1, min_side=0, max_side=200),

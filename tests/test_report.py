@@ -1,4 +1,4 @@
-"""Tests of conformance.report: schema, HTML page, merge, diff and the CLI."""
+"""Tests of tensor_conformance.report: schema, HTML page, merge, diff and the CLI."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conformance.report import (
+from tensor_conformance.report import (
     build_matrix,
     diff,
     merge,
@@ -23,7 +23,7 @@ from conformance.report import (
     validate_results,
     write_html,
 )
-from conformance.report.__main__ import main
+from tensor_conformance.report.__main__ import main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -572,7 +572,7 @@ def test_cli_merge_writes_both_files(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "conformance.report",
+            "tensor_conformance.report",
             "merge",
             str(a),
             str(b),

@@ -51,7 +51,7 @@ def test_shards_by_backend_and_by_spec_merge_into_the_single_runs_report(
         assert result.ret == 0, result.stdout.str()
         shards.append(str(out / "results.json"))
     merged = pytester.path / "merged"
-    subprocess.run([sys.executable, "-m", "conformance.report", "merge", *shards, "-o",
+    subprocess.run([sys.executable, "-m", "tensor_conformance.report", "merge", *shards, "-o",
                     str(merged)], cwd=ROOT, check=True)
     # the same cells, outcomes and example counts (the draws are deterministic)
     assert cells(merged / "results.json") == cells(pytester.path / "whole" / "results.json")

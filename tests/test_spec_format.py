@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import SpecError, load_all, load_claims, load_spec, read_yaml, spec_files
+from tensor_conformance.spec import SpecError, load_all, load_claims, load_spec, read_yaml, spec_files
 from tests.conftest import CUMSUM
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.spec import SpecError, load_all, load_spec
+from tensor_conformance.spec import SpecError, load_all, load_spec
 from tests.conftest import CUMSUM
 
 GOOD = CUMSUM

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.protocol import NotApplicable, NotStageable
-from adapters.reference.adapter import ReferenceAdapter
-from conformance.program import Interpreter, Program, Raised
-from conformance.staging import MAX_RAISES, Stager
+from tensor_conformance.adapters.protocol import NotApplicable, NotStageable
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.program import Interpreter, Program, Raised
+from tensor_conformance.staging import MAX_RAISES, Stager
 
 
 class TracingReference(ReferenceAdapter):

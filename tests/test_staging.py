@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conformance.program import Interpreter, Program
-from conformance.staging import MAX_RAISES, Stager
+from tensor_conformance.program import Interpreter, Program
+from tensor_conformance.staging import MAX_RAISES, Stager
 
-jax_backend = pytest.importorskip("adapters.jax_backend")
+jax_backend = pytest.importorskip("tensor_conformance.adapters.jax_backend")
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
-from conformance.strategies import (
+from tensor_conformance.strategies import (
     DEFAULT_FLOAT_RANGE,
     DEFAULT_INT_RANGE,
     SHAPE_POOL,
@@ -360,7 +360,7 @@ def test_float64_draws_stay_normal_when_narrowed_to_float32() -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from conformance import strategies
+    from tensor_conformance import strategies
 
     seen: list[float] = []
     draw = strategies.build("A", {"array": {"dtype": "float64", "shape": [8],
@@ -378,7 +378,7 @@ def test_float64_draws_stay_normal_when_narrowed_to_float32() -> None:
 
 
 def test_values_below_float32s_smallest_normal_move_out_to_it_with_their_sign() -> None:
-    from conformance.strategies import FLOAT32_TINY, _normal_in_float32
+    from tensor_conformance.strategies import FLOAT32_TINY, _normal_in_float32
 
     drawn = np.array([0.0, -0.0, 1.4e-45, -1e-300, 2.5, -FLOAT32_TINY, 1e-38])
     moved = _normal_in_float32(drawn)
@@ -398,7 +398,7 @@ def test_python_float_draws_stay_normal_in_float32() -> None:
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
-    from conformance import strategies
+    from tensor_conformance import strategies
 
     seen: list[float] = []
     draw = strategies.build("a", {"floats": {"min_value": -1e-30, "max_value": 1e-30}})

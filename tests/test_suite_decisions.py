@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adapters.numpy_backend import NumpyAdapter
-from adapters.reference.adapter import ReferenceAdapter
-from conformance import divergences, engine
-from conformance.engine import CellRun, ConformanceFailure
-from conformance.spec import Case, Spec, load_all
+from tensor_conformance import divergences, engine
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
+from tensor_conformance.engine import CellRun, ConformanceFailure
+from tensor_conformance.spec import Case, Spec, load_all
 from tests.conftest import CUMSUM
 
 

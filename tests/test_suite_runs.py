@@ -271,8 +271,8 @@ def test_a_literal_dtype_in_an_array_draw_runs(pytester: pytest.Pytester, specs_
 
 
 def test_an_error_of_the_suites_own_code_is_not_the_backends() -> None:
-    from conformance import plugin, strategies
-    from conformance.spec import load_spec
+    from tensor_conformance import plugin, strategies
+    from tensor_conformance.spec import load_spec
     from tests.conftest import SPECS
 
     spec = load_spec(SPECS / "tensors" / "cumsum.yaml", SPECS)
@@ -297,7 +297,7 @@ def test_an_error_of_the_suites_own_code_is_not_the_backends() -> None:
 def test_each_cell_records_and_the_matrix_blames_only_its_items_claims(
     pytester: pytest.Pytester, specs_dir: Path
 ) -> None:
-    from conformance.report.matrix import build_matrix
+    from tensor_conformance.report.matrix import build_matrix
 
     text = (CUMSUM.replace("claims: [T20]", "claims: [T20, T21]")
             .replace("  - id: notes\n", "  - id: notes\n    claims: [T20]\n")

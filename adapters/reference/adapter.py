@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from adapters.protocol import DOCUMENTED_POLICY, NOT_GIVEN, DtypeArg, DtypePolicy
-from adapters.reference import autograd, ops
-from adapters.reference.dtypes import SMALLEST_NORMAL, narrowed
-from adapters.reference.tensor import Tensor
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, NOT_GIVEN, DtypeArg, DtypePolicy
+from tensor_conformance.adapters.reference import autograd, ops
+from tensor_conformance.adapters.reference.dtypes import SMALLEST_NORMAL, narrowed
+from tensor_conformance.adapters.reference.tensor import Tensor
 
 Scalar = bool | int | float
 
@@ -71,7 +71,7 @@ class ReferenceAdapter:
         if value.numel != 1:
             raise RuntimeError(f"bool() of a tensor with {value.numel} elements is ambiguous")
         if value.unsure and value.unsure[0]:
-            from adapters.reference.tensor import Indeterminate
+            from tensor_conformance.adapters.reference.tensor import Indeterminate
 
             raise Indeterminate("a branch depends on a comparison within rounding error")
         return bool(value.values[0])

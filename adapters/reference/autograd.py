@@ -33,10 +33,16 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from adapters.protocol import DtypePolicy
-from adapters.reference import bounds as B
-from adapters.reference import ops
-from adapters.reference.tensor import Indeterminate, Node, Tensor, broadcast_index, normalize_axis
+from tensor_conformance.adapters.protocol import DtypePolicy
+from tensor_conformance.adapters.reference import bounds as B
+from tensor_conformance.adapters.reference import ops
+from tensor_conformance.adapters.reference.tensor import (
+    Indeterminate,
+    Node,
+    Tensor,
+    broadcast_index,
+    normalize_axis,
+)
 
 Scalar = bool | int | float
 Grad = Tensor | None

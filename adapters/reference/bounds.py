@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from adapters.reference.dtypes import SMALLEST_NORMAL, UNIT_ROUNDOFF
+from tensor_conformance.adapters.reference.dtypes import SMALLEST_NORMAL, UNIT_ROUNDOFF
 
 #: the backend's rounding error per operation, in units of u·|result| (or of the
 #: sum of magnitudes for reductions).  0.5 ulp == 1 u·|x|.

@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from adapters.protocol import DtypePolicy
+from tensor_conformance.adapters.protocol import DtypePolicy
 
 
 @dataclass(frozen=True)

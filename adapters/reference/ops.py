@@ -17,9 +17,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from adapters.protocol import DtypePolicy
-from adapters.reference import bounds as B
-from adapters.reference.dtypes import (
+from tensor_conformance.adapters.protocol import DtypePolicy
+from tensor_conformance.adapters.reference import bounds as B
+from tensor_conformance.adapters.reference.dtypes import (
     LARGEST,
     IntegerOverflow,
     default_for,
@@ -28,8 +28,8 @@ from adapters.reference.dtypes import (
     promote_scalar,
     round_values,
 )
-from adapters.reference.dtypes import dtype as dtype_info
-from adapters.reference.tensor import (
+from tensor_conformance.adapters.reference.dtypes import dtype as dtype_info
+from tensor_conformance.adapters.reference.tensor import (
     Indeterminate,
     ShapeError,
     Tensor,

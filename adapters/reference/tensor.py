@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.reference.dtypes import dtype as dtype_info
+from tensor_conformance.adapters.reference.dtypes import dtype as dtype_info
 
 
 class Indeterminate(Exception):

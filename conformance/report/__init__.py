@@ -6,7 +6,7 @@
 * :func:`merge` / :func:`diff` -- combine result files, list changed cells;
 * :func:`build_matrix` / :func:`summarize` -- the claims x backends matrix as data.
 
-Command line: ``python -m conformance.report {merge,diff,html} ...``.
+Command line: ``python -m tensor_conformance.report {merge,diff,html} ...``.
 """
 
 from .html import render_html, write_html

@@ -1,4 +1,4 @@
-"""Command line: ``python -m conformance.report {merge,diff,html} ...``.
+"""Command line: ``python -m tensor_conformance.report {merge,diff,html} ...``.
 
 * ``merge a.json b.json [...] -o reports/`` writes ``reports/results.json`` and ``reports/index.html``;
 * ``diff old.json new.json`` prints the cells whose outcome changed; exit 1 if one got worse
@@ -107,7 +107,7 @@ def _cmd_html(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m conformance.report",
+        prog="python -m tensor_conformance.report",
         description="Merge, diff and render conformance results.json files.",
     )
     sub = parser.add_subparsers(dest="command", required=True)

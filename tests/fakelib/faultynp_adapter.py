@@ -6,7 +6,7 @@ from typing import Any
 
 import faultynp  # type: ignore[import-not-found]
 
-from adapters.numpy_backend import NumpyAdapter
+from tensor_conformance.adapters.numpy_backend import NumpyAdapter
 
 
 class FaultyNpAdapter(NumpyAdapter):
