@@ -1,6 +1,8 @@
-"""The pytest side: options, collection of (item, backend) cells, outcomes, results.
+"""The pytest side: collection of (item, backend) cells, outcomes, results (the options are
+in activation.py).
 
-``conformance/conftest.py`` imports these hooks, so ``pytest conformance/`` runs
+``activation.py`` registers these hooks for a run that collects the suite, so
+``pytest conformance/`` (or ``pytest --pyargs tensor_conformance``) runs
 every spec on every selected backend.  Each cell is one test item whose id reads
 ``test_case[reductions/sum_axis/any_axis-numpy]``; generated cases are real
 ``@given`` tests, so shrinking, the example database and ``--hypothesis-seed``
