@@ -357,3 +357,29 @@ def test_opposite_infinite_gradients_make_the_oracles_inconclusive_not_an_error(
     assert math.isnan(found.along["reference reverse mode (x.grad)"])
     assert found.checked["finite_differences"] == 0 and found.mismatches == []
     assert math.isfinite(found.along["reference tape"])  # the reference's own: finite
+
+
+def test_forward_mode_is_inconclusive_where_the_references_backward_gives_nan() -> None:
+    """Reverse mode multiplies a zero cotangent by an infinity (0 * inf = NaN) that forward
+    mode never forms: with X = [0, 0], Y = [inf, 1], the gradient of (X * Y)[1] is
+    [0 * inf, 1] = [nan, 1] in the reference, PyTorch and JAX alike, while jvp gives a
+    number.  The modes legitimately differ where the reference's own backward is NaN
+    (explore seed 5: tensors/elementwise element_by_element/gradient on every backend)."""
+    source = "x.requires_grad_(True)\nz = (x * y)[1]\nz.backward()\nx.grad\n"
+    variables = {"x": np.array([0.0, 0.0]), "y": np.array([math.inf, 1.0])}
+    ref = run_reference(source, variables)
+    assert math.isnan(ref["x.grad"].value[0])  # the reference's own backward: 0 * inf
+    adapter = JvpReference(0.5)
+    inputs = {"x": adapter.from_host(variables["x"])}
+    found = gradients.check(gp_of(source), adapter, variables, dict(ref), ref, inputs)
+    assert found.mismatches == []
+    assert found.checked["forward_mode"] == 0
+    assert math.isnan(found.along["reference tape"])
+    # where the reference's backward is a number, a NaN backward still disagrees with jvp
+    finite = {"x": np.array([0.0, 0.0]), "y": np.array([2.0, 1.0])}
+    ref = run_reference(source, finite)
+    got = {**ref, "x.grad": dataclasses.replace(ref["x.grad"], value=np.array([math.nan, 1.0]))}
+    found = gradients.check(gp_of(source), adapter, finite, got, ref,
+                            {"x": adapter.from_host(finite["x"])})
+    assert found.checked["forward_mode"] == 1
+    assert any(m.sides[1] == "forward mode (jvp) gives" for m in found.mismatches)
