@@ -364,6 +364,17 @@ def fixed_cotangents(index: int) -> Cotangents:
     return lambda name, shape, dtype: rng.choice(np.array(COTANGENT_VALUES), shape).astype(dtype)
 
 
+def program_run(check: GradientCheck, variables: dict[str, Any], adapter: Adapter) -> Program:
+    """The differentiated program a gradient cell runs on ``variables`` (for a crash's
+    reproducer, where the cell's worker died); the case's own program where the
+    reference's probe cannot say."""
+    try:
+        plan = _plan(check, variables, adapter)
+    except Exception:  # the probe is the reference's: a courtesy here, never an error
+        plan = None
+    return check.case.program if plan is None else plan.program
+
+
 def run_example(spec: Spec, check: GradientCheck, adapter: Adapter, cotangent: Cotangents,
                 variables: dict[str, Any], entries: list[Divergence], run: CellRun) -> None:
     """One example of a gradient cell (see the module docstring), on the case's drawn

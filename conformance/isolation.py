@@ -210,6 +210,7 @@ def crash_record(config: pytest.Config, cell: Cell, journal: dict[str, Any], fau
     ended it, else ``crash`` with the signal when faulthandler saw one."""
     from tensor_conformance import engine, results
     from tensor_conformance.adapters.registry import Unavailable
+    from tensor_conformance.differentiation import GradientCheck, program_run
     from tensor_conformance.plugin import session_of
     from tensor_conformance.reproducer import reproducer
 
@@ -233,7 +234,12 @@ def crash_record(config: pytest.Config, cell: Cell, journal: dict[str, Any], fau
     source = None
     if variables is not None:
         example = {k: engine._show(v) for k, v in variables.items()}
-        source = cell.item.program.source  # type: ignore[union-attr]
+        if isinstance(cell.item, GradientCheck):  # the differentiated program it ran
+            usable = adapter is not None and not isinstance(adapter, Unavailable)
+            source = (program_run(cell.item, variables, adapter) if usable  # type: ignore[arg-type]
+                      else cell.item.case.program).source
+        else:
+            source = cell.item.program.source  # type: ignore[union-attr]
     elif journal and cell.kind == "example":
         source = "\n".join(s.program.source.rstrip() for s in cell.item.steps)  # type: ignore[union-attr]
     repro = None
