@@ -9,8 +9,10 @@ tests: ``pytest --pyargs tensor_conformance`` (from any folder), or a path insid
 package's folder (``pytest conformance/`` in a checkout; a node id such as
 ``conformance/test_conformance.py::test_case[...]``).
 
-In a checkout that is not installed (no entry point), ``conformance/conftest.py``
-registers this module itself.
+``conformance/conftest.py`` switches the suite on for any run that collects that folder,
+so a checkout's ``pytest conformance/`` runs the suite whichever copy of the package was
+imported (tox installs one), and registers this module itself where no entry point did
+(a checkout on ``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -96,9 +98,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
-    """Before hypothesis's own plugin loads ``--hypothesis-profile``: the suite's profiles
-    exist, and the suite's default is loaded where the run names none."""
-    if not asks_for_the_suite(config) or config.pluginmanager.has_plugin(PLUGIN_NAME):
+    if asks_for_the_suite(config):
+        activate(config)
+
+
+def activate(config: pytest.Config) -> None:
+    """Switch the suite on (once).  Runs before hypothesis's own plugin loads
+    ``--hypothesis-profile``: the suite's profiles exist, and the suite's default is
+    loaded where the run names none."""
+    if config.pluginmanager.has_plugin(PLUGIN_NAME):
         return
     register_profiles()
     if not config.getoption("hypothesis_profile", None):

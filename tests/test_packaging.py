@@ -98,3 +98,17 @@ def test_the_installed_plugin_leaves_other_test_runs_alone(installed: Path, tmp_
     assert not (tmp_path / "reports").exists()
     # the options exist, so that `--pyargs tensor_conformance --backend X` parses anywhere
     assert "--backend=NAME" in _run(["-m", "pytest", "--help"], tmp_path, [installed]).stdout
+
+
+def test_a_checkouts_conformance_folder_runs_the_suite_with_an_installed_copy_imported(
+        installed: Path, tmp_path: Path) -> None:
+    """tox installs the package and runs `pytest <checkout>/conformance`: the imported
+    tensor_conformance is the installed copy, whose folder is not the path collected;
+    collecting the checkout's folder still switches the suite on (its conftest)."""
+    proc = _run(["-m", "pytest", str(ROOT / "conformance"), "--backend", "numpy", "-k", "cumsum",
+                 "--hypothesis-profile=quick", "-p", "no:cacheprovider", "-q", "--report-dir",
+                 str(tmp_path / "reports")], tmp_path, [installed])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert {c["spec"] for c in data["cells"]} == {"tensors/cumsum"}
+    assert any(c["outcome"] == "pass" for c in data["cells"])
