@@ -64,7 +64,7 @@ def asks_for_the_suite(config: pytest.Config) -> bool:
     return False
 
 
-def add_options(parser: pytest.Parser) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
     """The suite's command-line options: added whether or not the run asks for the suite,
     so that they parse."""
     group = parser.getgroup("conformance", "tensor-conformance")
@@ -90,10 +90,6 @@ def add_options(parser: pytest.Parser) -> None:
                     help="every (case, backend) cell draws its own examples, instead of "
                     "replaying the case's shared corpus (conformance/corpus.py)")
     isolation.addoption(group)
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
