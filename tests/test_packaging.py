@@ -15,8 +15,9 @@ import pytest
 from tests.conftest import ROOT, SPECS
 
 
-def _run(args: list[str], cwd: Path, pythonpath: list[Path]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}
+def _run(args: list[str], cwd: Path, pythonpath: list[Path],
+         **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath), **variables}
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
                           text=True, check=False, timeout=600)
 
@@ -80,21 +81,28 @@ def test_pyargs_runs_the_suite_from_any_folder_with_an_adapter_written_there(
 
 def test_the_installed_plugin_leaves_other_test_runs_alone(installed: Path, tmp_path: Path) -> None:
     """A library's own tests, run where tensor-conformance is installed: no specs or
-    backends loaded, the library's hypothesis profiles untouched, no report written."""
+    backends loaded, the library's hypothesis profiles untouched, no report written.
+    The settings its tests see are those of the same run with the plugin switched off
+    (hypothesis itself loads a profile named 'ci' when the CI variable is set)."""
     (tmp_path / "conftest.py").write_text(
         "from hypothesis import settings\n"
         "settings.register_profile('ci', max_examples=3)\n", encoding="utf-8")
     (tmp_path / "test_mine.py").write_text(
-        "import sys\n"
+        "import os, sys\n"
         "from hypothesis import given, settings, strategies as st\n\n\n"
         "@given(st.integers())\n"
         "def test_mine(x):\n"
-        "    assert settings().max_examples == 100  # hypothesis's default profile, not ours\n"
+        "    with open(os.environ['SEEN'], 'w') as out:\n"
+        "        out.write(repr(settings()))\n"
         "    assert 'tensor_conformance.plugin' not in sys.modules\n"
         "    assert 'torch' not in sys.modules and 'jax' not in sys.modules\n", encoding="utf-8")
-    proc = _run(["-m", "pytest", "-p", "no:cacheprovider", "-q", "test_mine.py"], tmp_path,
-                [installed])
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    seen = {}
+    for label, extra in (("with", []), ("without", ["-p", "no:tensor_conformance"])):
+        proc = _run(["-m", "pytest", "-p", "no:cacheprovider", "-q", *extra, "test_mine.py"],
+                    tmp_path, [installed], SEEN=str(tmp_path / f"seen-{label}"))
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        seen[label] = (tmp_path / f"seen-{label}").read_text()
+    assert seen["with"] == seen["without"]
     assert not (tmp_path / "reports").exists()
     # the options exist, so that `--pyargs tensor_conformance --backend X` parses anywhere
     assert "--backend=NAME" in _run(["-m", "pytest", "--help"], tmp_path, [installed]).stdout
