@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tensor_conformance import differentiation
+from tensor_conformance import differentiation, engine
 from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY
 from tensor_conformance.adapters.reference import autograd
 from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
@@ -191,3 +191,22 @@ def test_a_wrong_backward_in_torch_fails_its_gradient_cell(
     assert ret == 0, out
     gradient = [c for c in cells if c["kind"] == "gradient" and c["outcome"] == "pass"]
     assert gradient and all(c["gradient_oracles"].get("reference_tape") for c in gradient)
+
+
+@needs_torch
+def test_a_loss_that_overflows_still_checks_the_gradient() -> None:
+    """exp(709.) times -2, summed three times, is -inf in float64; the gradient of each
+    element is -2 exp(709.), finite.  The reference used to raise while forming the loss
+    (math.fsum's intermediate overflow), so torch and jax-x64 failed the gradient cell
+    of exp in float64 with "the reference raised earlier" (explore seed 31)."""
+    from tensor_conformance.adapters.torch_backend import TorchAdapter
+
+    case_id = "tensors/exp/float64"
+    spec = next(s for s in SPECS_LOADED if s.id == "tensors/exp")
+    X = np.full(3, 709.0)
+    for adapter in (ReferenceAdapter(DOCUMENTED_POLICY), TorchAdapter()):
+        run = engine.CellRun()
+        differentiation.run_example(spec, check_of(case_id), adapter,
+                                    lambda name, shape, dtype: np.full(shape, -2.0, dtype),
+                                    {"dtype": "float64", "shp": (3,), "X": X}, [], run)
+        assert run.examples == 1 and run.checked == 1, adapter.name

@@ -8,6 +8,7 @@ computations (``fractions``, NumPy in float32 with different orders).
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -19,7 +20,7 @@ from hypothesis.extra import numpy as hnp
 from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
 from tensor_conformance.adapters.reference import ops
 from tensor_conformance.adapters.reference.dtypes import promote, promote_scalar
-from tensor_conformance.adapters.reference.tensor import ShapeError, Tensor
+from tensor_conformance.adapters.reference.tensor import Indeterminate, ShapeError, Tensor
 
 P = DOCUMENTED_POLICY
 floats32 = hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=1, min_side=0, max_side=200),
@@ -134,3 +135,33 @@ def test_the_l2_norm_is_exact_over_the_whole_float64_range(x: float) -> None:
     the gradient of ||[1e-300]|| is 1, not the zero vector's 0)."""
     assert ops.norm(ref(np.array([x, 0.0])), 2, P).values == [x]
     assert ops.norm(ref(np.array([-x])), 2, P).values == [x]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_sum_beyond_the_range_in_every_order_is_an_infinity(dtype: str, sign: float) -> None:
+    """Terms of one sign whose exact sum passes the largest finite value overflow in
+    any order: the reference gives the IEEE infinity, as NumPy does (found by the
+    explore profile: exp(709.) * 2 summed three times raised OverflowError from
+    math.fsum, and every gradient cell of exp in float64 failed on that example)."""
+    big = float(np.finfo(dtype).max) * 0.75 * sign
+    x = ref(np.array([big, big, big], dtype=dtype))
+    with np.errstate(over="ignore"):
+        expected = float(np.sum(np.array([big] * 3, dtype=dtype)))
+    assert math.isinf(expected)
+    assert ops.sum_(x, None, False, P).values == [expected]
+    assert ops.cumsum(x, 0, P).values[1:] == [expected, expected]
+    assert ops.dot(x, ref(np.ones(3, dtype=dtype)), P).values == [expected]
+    with pytest.raises(Indeterminate):  # sum / n in one backend, a scaled mean in another
+        ops.mean(x, None, False, P)
+
+
+def test_a_sum_that_overflows_only_in_some_orders_is_not_judged() -> None:
+    """[M, M, -M]: a running sum passes the range (inf - M = inf), the exact sum is M;
+    pairwise [M, M, -M, -M] even gives inf + -inf = nan.  Overflow is not documented."""
+    m = 1e308
+    for values in ([m, m, -m], [m, m, -m, -m]):
+        with pytest.raises(Indeterminate):
+            ops.sum_(ref(np.array(values)), None, False, P)
+    # below the range in every order: the correctly rounded exact sum, as before
+    assert ops.sum_(ref(np.array([m, 1e292, -m])), None, False, P).values == [1e292]

@@ -12,7 +12,7 @@ import decimal
 import itertools
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -429,10 +429,81 @@ def _accumulator(x: Tensor, policy: DtypePolicy) -> str:
                      "expected 'at_least_default' or 'default'")
 
 
-def _exact_sum(values: list[Any]) -> float:
+def _rounded(q: Fraction) -> float:
+    """An exact rational rounded to float64, +-inf beyond its range (IEEE overflow)."""
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
+
+
+def _exact_sum(values: Sequence[Any]) -> float:
     if any(not math.isfinite(v) for v in values):
         return sum(values)  # IEEE: inf + -inf = nan, inf + x = inf
-    return math.fsum(values)
+    try:
+        return math.fsum(values)
+    except OverflowError:  # a partial sum passed float64's range; the exact sum may not
+        return _rounded(sum((Fraction(v) for v in values), Fraction(0)))
+
+
+def _magnitude(values: Iterable[float]) -> float:
+    """sum |t| of finite values, inf where it passes float64's range."""
+    try:
+        return math.fsum(abs(t) for t in values)
+    except OverflowError:
+        return math.inf
+
+
+def _overflows(terms: Sequence[float], total: float, propagated: float, dtype: str) -> bool:
+    """Whether a sum of the finite ``terms`` (exact sum ``total``) overflows ``dtype``
+    however a backend orders it.
+
+    Every partial sum, in any order, lies between the sum of the negative terms and
+    the sum of the positive ones (widened by the rounding of n additions and the
+    inputs' bounds).  False when both stay within the largest finite value; True when
+    the exact sum is beyond it by more than the rounding and only one side can reach
+    it (so no order forms inf + -inf = nan); Indeterminate in between: partial sums
+    that pass the range in one order and not in another (a running sum of [M, M, -M]
+    gives inf, the exact sum is M), or a sum at the edge of the range.  Overflow is
+    not documented, so neither is judged.  An infinite ``propagated`` bound leaves
+    the value unchecked: there is nothing to decide."""
+    if not math.isfinite(propagated):
+        return False
+    top = LARGEST[dtype]
+    slack = B.gamma(len(terms), dtype)
+    above = _magnitude(t for t in terms if t > 0)
+    below = _magnitude(t for t in terms if t < 0)
+    reaches_inf = above * (1 + slack) + propagated > top
+    reaches_minus_inf = below * (1 + slack) + propagated > top
+    if not (reaches_inf or reaches_minus_inf):
+        return False
+    # exact arithmetic from here: the sums themselves may be beyond float64's range
+    above_q = sum((Fraction(t) for t in terms if t > 0), Fraction(0))
+    below_q = sum((Fraction(-t) for t in terms if t < 0), Fraction(0))
+    margin = Fraction(slack) * (above_q + below_q) + Fraction(propagated)
+    beyond = abs(above_q - below_q) - margin > Fraction(top) * (1 + Fraction(B.unit(dtype)))
+    other_side = reaches_minus_inf if above_q > below_q else reaches_inf
+    if beyond and not other_side:
+        return True
+    raise Indeterminate(f"a sum of {len(terms)} terms whose partial sums may pass {dtype}'s "
+                        f"largest finite value in one order and not in another (exact sum "
+                        f"{total!r})")
+
+
+def _summed(vals: Sequence[Any], propagated: float, dtype: str) -> tuple[float, float]:
+    """The correctly rounded sum of float ``vals`` and its bound: the sum of
+    magnitudes and the inputs' bounds (``propagated``) give the rounding error of any
+    order; a sum that overflows in every order is an exact infinity."""
+    v = _exact_sum(vals)
+    finite = [t for t in vals if math.isfinite(t)]
+    if len(finite) < len(vals):
+        if any(math.isnan(t) for t in vals) or not _overflows(finite, v, propagated, dtype):
+            return v, B.summation(len(vals), _magnitude(finite), v, propagated, dtype)
+        raise Indeterminate(f"an infinite term added to finite terms whose partial sums "
+                            f"may pass {dtype}'s range (inf + -inf = nan in some orders)")
+    if _overflows(vals, v, propagated, dtype):
+        return math.copysign(math.inf, v), 0.0
+    return v, B.summation(len(vals), _magnitude(vals), v, propagated, dtype)
 
 
 def sum_(x: Tensor, axis: int | None, keepdims: bool, policy: DtypePolicy) -> Tensor:
@@ -443,12 +514,9 @@ def sum_(x: Tensor, axis: int | None, keepdims: bool, policy: DtypePolicy) -> Te
                     [sum(int(x.values[i]) for i in g) for g in groups])
     values, bnds = [], []
     for g in groups:
-        vals = [x.values[i] for i in g]
-        v = _exact_sum(vals)
-        prop = sum(x.bound(i) for i in g)
+        v, e = _summed([x.values[i] for i in g], sum(x.bound(i) for i in g), result_dtype)
         values.append(v)
-        bnds.append(B.summation(len(g), math.fsum(abs(t) for t in vals if math.isfinite(t)), v,
-                                prop, result_dtype))
+        bnds.append(e)
     return make(_keep(out_shape, x, ax, keepdims), result_dtype, values, bnds)
 
 
@@ -465,10 +533,12 @@ def mean(x: Tensor, axis: int | None, keepdims: bool, policy: DtypePolicy) -> Te
             bnds.append(0.0)
             continue
         if x.is_float:
-            s = _exact_sum(vals)
+            s, s_bound = _summed(vals, sum(x.bound(i) for i in g), result_dtype)
+            if math.isinf(s) and all(math.isfinite(t) for t in vals):
+                raise Indeterminate(f"the mean of {n} finite values whose sum passes "
+                                    f"{result_dtype}'s range: whether a backend scales "
+                                    "before summing is not documented")
             v = s / n if not math.isfinite(s) else float(Fraction(s) / n) if s else 0.0
-            s_bound = B.summation(n, math.fsum(abs(t) for t in vals if math.isfinite(t)), s,
-                                  sum(x.bound(i) for i in g), result_dtype)
         else:
             v = float(Fraction(sum(int(t) for t in vals), n))
             s_bound = B.summation(n, float(sum(abs(int(t)) for t in vals)), v * n, 0.0, result_dtype)
@@ -491,9 +561,7 @@ def cumsum(x: Tensor, axis: int, policy: DtypePolicy) -> Tensor:
         for k in range(len(g)):
             prefix = [x.values[i] for i in g[: k + 1]]
             if x.is_float:
-                v = _exact_sum(prefix)
-                bnds[g[k]] = B.summation(k + 1, math.fsum(abs(t) for t in prefix if math.isfinite(t)),
-                                         v, sum(x.bound(i) for i in g[: k + 1]), result_dtype)
+                v, bnds[g[k]] = _summed(prefix, sum(x.bound(i) for i in g[: k + 1]), result_dtype)
             else:
                 v = sum(int(t) for t in prefix)
             values[g[k]] = v
@@ -505,7 +573,8 @@ def _exact_dot(xs: Sequence[Any], ys: Sequence[Any]) -> float | int:
         return sum(int(a) * int(b) for a, b in zip(xs, ys, strict=True))
     if not all(math.isfinite(v) for v in (*xs, *ys)):
         return sum(float(a) * float(b) for a, b in zip(xs, ys, strict=True))
-    return float(sum((Fraction(a) * Fraction(b) for a, b in zip(xs, ys, strict=True)), Fraction(0)))
+    return _rounded(sum((Fraction(a) * Fraction(b) for a, b in zip(xs, ys, strict=True)),
+                        Fraction(0)))
 
 
 def _dot_entry(xs: list[Any], exs: list[float], ys: list[Any], eys: list[float],
@@ -513,10 +582,12 @@ def _dot_entry(xs: list[Any], exs: list[float], ys: list[Any], eys: list[float],
     v = _exact_dot(xs, ys)
     if not dtype_info(result_dtype).is_float:
         return v, 0.0
-    abs_products = math.fsum(abs(float(a) * float(b)) for a, b in zip(xs, ys, strict=True))
+    products = [float(a) * float(b) for a, b in zip(xs, ys, strict=True)]
     prop = sum(abs(float(b)) * ea + abs(float(a)) * eb + ea * eb
                for a, ea, b, eb in zip(xs, exs, ys, eys, strict=True))
-    return v, B.inner_product(len(xs), abs_products, float(v), prop, result_dtype)
+    if all(math.isfinite(t) for t in (*xs, *ys)) and _overflows(products, v, prop, result_dtype):
+        return math.copysign(math.inf, v), 0.0
+    return v, B.inner_product(len(xs), _magnitude(products), float(v), prop, result_dtype)
 
 
 def _rows(t: Tensor) -> tuple[list[list[Any]], list[list[float]]]:
@@ -583,7 +654,7 @@ def norm(x: Tensor, p: float, policy: DtypePolicy) -> Tensor:
     elif any(math.isinf(v) for v in vals):
         v = math.inf
     elif p == 1:
-        v = math.fsum(abs(t) for t in vals)
+        v = _magnitude(vals)
     elif p == 2:
         s = sum((Fraction(t) * Fraction(t) for t in vals), Fraction(0))
         v = _sqrt_fraction(s)
