@@ -10,7 +10,9 @@ the program up to that ``backward()``: ``F(leaves) = y``.  Along one direction
   with F run by the reference in float64, at steps ``h`` and ``h / 2``, where
   ``h`` the power of two nearest ``u64^(1/3) max(1, |x|)`` (the step that balances
   truncation and rounding error in float64; with v on a dyadic grid, ``x + t v`` is
-  exact).  Their difference estimates the error; where it is large
+  exact).  Their difference, plus F's own rounding (the reference's bound on F: under
+  cancellation that is u64 times the intermediates, not times |F|) over the step,
+  estimates the error; where the difference is large
   (F is not smooth there: a branch or a loop count changes between x - h v and
   x + h v) the oracle is inconclusive for that example, never a failure;
 * **forward mode**, on backends with ``jvp(fn, primals, tangents)`` (PyTorch:
@@ -314,13 +316,17 @@ def _estimate(gp: GradientProgram, variables: dict[str, Any],
         f = {t: _F(gp, base, v, t) for t in (h, h / 2, 0.0, -h / 2, -h)}
     except (Indeterminate, ArithmeticError, ValueError):
         return None
-    if any(y is None or not math.isfinite(y) for y in f.values()):
-        return None
-    y: dict[float, float] = f  # type: ignore[assignment]
+    if any(y is None or not (math.isfinite(y[0]) and math.isfinite(y[1])) for y in f.values()):
+        return None  # F not finite, or its value not bounded (a division by a near-zero)
+    y = {t: value for t, (value, _) in f.items()}  # type: ignore[misc]
+    size = max(abs(t) for t in y.values())
+    # how far each computed F may be from the exact one: the reference's bound on it (its
+    # roundings propagated through the program: under cancellation, r = X w - y near 0,
+    # that is u64 times the intermediates, not times |F|), and never below 4 u64 |F|
+    off = max(4 * U64 * size, *(bound for _, bound in f.values()))  # type: ignore[misc]
     d_h = (y[h] - y[-h]) / (2 * h)
     d_half = (y[h / 2] - y[-h / 2]) / h
-    size = max(abs(t) for t in y.values())
-    rounding = 4 * U64 * size / (h / 2)
+    rounding = 2 * off / h  # d_half's error from F's own: two values off, over h
     if abs(d_h - d_half) > _SMOOTH * (abs(d_half) + size / scale) + 2 * rounding:
         return None
     # second differences: a smooth F has the same curvature at both steps; a kink inside
@@ -328,21 +334,22 @@ def _estimate(gp: GradientProgram, variables: dict[str, Any],
     # though the central differences may agree (both 0)
     bend_h = (y[h] - 2 * y[0.0] + y[-h]) / h**2
     bend_half = (y[h / 2] - 2 * y[0.0] + y[-h / 2]) / (h / 2) ** 2
-    if abs(bend_h - bend_half) > 0.2 * (abs(bend_h) + abs(bend_half)) + 16 * U64 * size / (h / 2) ** 2:
+    if abs(bend_h - bend_half) > 0.2 * (abs(bend_h) + abs(bend_half)) + 4 * off / (h / 2) ** 2:
         return None
     return d_half, abs(d_h - d_half) + rounding
 
 
 def _F(gp: GradientProgram, base: dict[str, Any], v: dict[str, np.ndarray],
-       t: float) -> float | None:
+       t: float) -> tuple[float, float] | None:
+    """F at x + t v, by the reference in float64, and the reference's bound on it."""
     ref = ReferenceAdapter(_FLOAT64)
     inputs = {k: ref.from_host(x) if isinstance(x, np.ndarray) else x for k, x in base.items()}
     for leaf in gp.leaves:
         inputs[leaf] = ref.from_host(base[leaf] + t * v[leaf])
     out = Interpreter(ref, inputs).run(gp.prefix).get(gp.output)
-    if out is None or isinstance(out, Raised):
+    if not isinstance(out, Tensor) or out.numel != 1:
         return None
-    return float(np.asarray(ref.to_host(out)).reshape(()))
+    return float(np.asarray(ref.to_host(out)).reshape(())), out.bound(0)
 
 
 def _forward_mode(gp: GradientProgram, adapter: Adapter, jvp: Any, inputs: dict[str, Any],

@@ -168,6 +168,25 @@ def test_finite_differences_are_inconclusive_where_f_is_not_finite_or_raises() -
                                         gradients.direction(variables, ("x",))) is None
 
 
+def test_the_estimates_error_covers_rounding_in_f_under_cancellation() -> None:
+    """F = ||X w - y||^2 with X w ~ 9 and y = 9: F's rounding is u64 times the
+    intermediates (~9), not times F (~0.002), so the error of the estimate comes from
+    the reference's bound on F, not from |F| (explore seed 17, calculus/chain_rule/
+    squared_norm_of_a_residual: a right gradient 1.09e-11 from the estimate, allowed
+    1.32e-12, on the reference, torch and jax-x64 alike)."""
+    source = ("w.requires_grad_(True)\nr = torch.mv(X, w) - y\nz = (r * r).sum()\n"
+              "z.backward()\nw.grad\n")
+    variables = {"X": np.array([[1.5488022489783546, 8.0]]), "w": np.array([0.9375, 0.9375]),
+                 "y": np.array([9.0])}
+    ref = run_reference(source, variables)
+    found = gradients.check(gp_of(source), ReferenceAdapter(), variables, ref, ref)
+    assert found.mismatches == [] and dict(found.checked) == {"finite_differences": 1}
+    # still tight enough to catch a gradient one part in a million off
+    wrong = {**ref, "w.grad": dataclasses.replace(ref["w.grad"],
+                                                  value=ref["w.grad"].value * (1 + 1e-6))}
+    assert gradients.check(gp_of(source), ReferenceAdapter(), variables, wrong, ref).mismatches
+
+
 # -- check: what is compared ----------------------------------------------------------------
 
 def test_a_correct_gradient_passes_finite_differences() -> None:
