@@ -263,7 +263,7 @@ def crash_record(config: pytest.Config, cell: Cell, journal: dict[str, Any], fau
         message += ": " + ", ".join(f"{k} = {v}" for k, v in example.items())
     done = int(journal.get("examples", 0))
     duration = time.time() - float(journal.get("started") or time.time())
-    failure = {"message": message, "example": example, "outputs": [], "reproducer": repro}
+    failure: dict[str, Any] = {"message": message, "example": example, "outputs": [], "reproducer": repro}
     registered = next((e for e in session_of(config).registry.for_cell(
         cell.spec.id, cell.item.id, cell.backend) if e.explains_crash(variables)), None)
     if outcome == "crash" and registered is not None:
