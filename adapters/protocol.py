@@ -160,7 +160,9 @@ class Adapter(Protocol):
     name: ClassVar[str]
     #: capabilities this backend has (keys of ``CAPABILITIES``)
     capabilities: ClassVar[frozenset[str]]
-    #: why each missing capability is missing, shown in "not applicable" cells
+    #: why each missing capability is missing, shown in "not applicable" cells; also why
+    #: each method left out because the library has no such function is missing, keyed
+    #: by the method's name (tinygrad: ``"norm"``), shown in the cells that call it
     missing: ClassVar[dict[str, str]]
     #: the dtypes the library picks when the program names none (see ``DtypePolicy``)
     policy: DtypePolicy

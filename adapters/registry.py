@@ -25,6 +25,8 @@ BUILTIN: dict[str, str] = {
     "torch-cuda": "tensor_conformance.adapters.torch_backend:TorchCudaAdapter",
     "jax": "tensor_conformance.adapters.jax_backend:JaxAdapter",
     "jax-x64": "tensor_conformance.adapters.jax_backend:JaxX64Adapter",
+    # opt-in (--backend tinygrad): not among the defaults
+    "tinygrad": "tensor_conformance.adapters.tinygrad_backend:TinygradAdapter",
 }
 
 #: what `pytest conformance/` runs when no --backend is given

@@ -8,7 +8,7 @@
       cases: [any_axis]           # optional: which examples/cases (default: all)
       when: {A: [float32]}        # optional: drawn values (an array: its dtype; a shape: [0]) it applies to
       outputs: ["A.cumsum(axis=axis)"]   # optional: which outputs may differ
-      problems: [shape]           # optional: value | dtype | shape | error | type | relation
+      problems: [shape]           # optional: value | dtype | shape | error | type | relation | crash
       compiled: true              # optional: only where the whole program ran compiled
       gradient: true              # optional: applies to the cases' gradient cells (only)
       reason: NumPy's cumsum of a 0-d array returns shape (1,) ...
@@ -16,7 +16,16 @@
 
 A mismatch that an entry explains makes the cell a *known divergence* instead of a
 failure.  An entry whose conditions were met but which never diverged is *stale*
-(like a strict xfail that passes).  An entry naming a spec, case, output or
+(like a strict xfail that passes).
+
+``problems: [crash]`` states that the library kills the process on the inputs that meet
+the entry's conditions (a library bug: SIGFPE, SIGSEGV, an abort), which the suite can
+only see from outside (conformance/isolation.py).  A cell whose worker died while
+running an example that meets them is a known divergence instead of a ``crash``, still
+showing the signal, the example and its reproducer; a crash no entry states stays a
+``crash``, and a timeout is never explained.  Such an entry only ever explains a crash,
+never a mismatch, so a cell that ran examples meeting its conditions to the end without
+dying makes it stale: the library no longer crashes there.  An entry naming a spec, case, output or
 variable that does not exist is a load-time error.
 
 The suite always reads the built-in registry (``<specs>/divergences/``); every
@@ -58,7 +67,7 @@ _ENTRY_SCHEMA: dict[str, Any] = {
             "when": {"type": "object", "additionalProperties": {"type": "array", "minItems": 1}},
             "outputs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
             "problems": {"type": "array", "minItems": 1, "items": {
-                "enum": ["value", "dtype", "shape", "error", "type", "relation"]}},
+                "enum": ["value", "dtype", "shape", "error", "type", "relation", "crash"]}},
             "reason": {"type": "string", "minLength": 10},
             "link": {"type": "string", "pattern": "^https://"},
             "compiled": {"type": "boolean"},
@@ -107,6 +116,12 @@ class Divergence:
         return self.outputs is None or any(
             _names(mismatch.output, o) or (self.gradient and mismatch.output.endswith(f" = {o}"))
             for o in self.outputs)
+
+    def explains_crash(self, variables: dict[str, Any] | None) -> bool:
+        """Does this entry state that the library kills the process on the example that
+        was running (``problems: [crash]``)?  Never for an unknown example."""
+        return (variables is not None and self.problems is not None
+                and "crash" in self.problems and self.selects(variables))
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "reason": self.reason, "link": self.link}

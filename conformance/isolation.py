@@ -17,7 +17,10 @@ them; overwritten per example, never fsynced: the kernel keeps what a dying
 process wrote), and faulthandler's file (a fatal signal's name and stack, or the
 timeout's).  When xdist hands the controller a crashed cell, the controller reads
 both and records the cell as ``crash`` or ``timeout`` with the example's inputs
-and a reproducer, as for a failure.
+and a reproducer, as for a failure.  A crash that the divergence registry states
+(``problems: [crash]`` on an entry whose conditions the example meets: the library
+kills the process on those inputs) is recorded as that known divergence instead, with
+the same signal, example and reproducer (conformance/divergences.py).
 
 ``-n 0``, ``-p no:xdist`` and ``--pdb`` run the cells in the pytest process
 itself (for debuggers): there a crash or a hang ends the run, as in plain pytest.
@@ -171,6 +174,10 @@ class CrashHandler:
         report.when = "call"  # type: ignore[misc]
         report.location = (report.location[0], None, crashitem.rpartition("::")[2])
         report.longrepr = record["failure"]["message"]
+        if record["outcome"] == "divergence":  # a registered crash: xfail, as any divergence
+            report.outcome = "skipped"  # type: ignore[misc]
+            report.wasxfail = (f"known divergence {record['divergence']['id']}: "  # type: ignore[attr-defined]
+                               f"{record['reason']}")
         report.conformance_cell = record  # type: ignore[attr-defined]
         for leftover in self.folder.glob(f"{worker}.*"):
             leftover.unlink(missing_ok=True)
@@ -256,7 +263,16 @@ def crash_record(config: pytest.Config, cell: Cell, journal: dict[str, Any], fau
         message += ": " + ", ".join(f"{k} = {v}" for k, v in example.items())
     done = int(journal.get("examples", 0))
     duration = time.time() - float(journal.get("started") or time.time())
+    failure: dict[str, Any] = {"message": message, "example": example, "outputs": [], "reproducer": repro}
+    registered = next((e for e in session_of(config).registry.for_cell(
+        cell.spec.id, cell.item.id, cell.backend) if e.explains_crash(variables)), None)
+    if outcome == "crash" and registered is not None:
+        # a registered library crash (problems: [crash]): known, shown with its signal
+        failure["message"] = f"{message}\nregistered divergence {registered.id}: {registered.reason}"
+        return results.cell_record(
+            cell, outcome="divergence", reason=registered.reason, link=registered.link,
+            examples=done, duration=duration, failure=failure,
+            divergence={**registered.to_json(), "observed": 1})
     return results.cell_record(
         cell, outcome=outcome, reason=reason, link=None, examples=done, duration=duration,
-        failure={"message": message, "example": example, "outputs": [], "reproducer": repro},
-        divergence=None)
+        failure=failure, divergence=None)

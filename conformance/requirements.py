@@ -105,6 +105,11 @@ def missing_method(item: Example | Case, adapter: Any) -> str | None:
     lacking = {m: code for m, code in item_methods(item).items() if not hasattr(adapter, m)}
     if not lacking:
         return None
+    # a method the adapter leaves out because its library has no such function says so
+    # in ``missing`` (keyed by the method's name, as capabilities are): that reason is shown
+    known = getattr(adapter, "missing", {})
+    if all(m in known for m in lacking):
+        return "; ".join(f"`{code}`: {known[m]}" for m, code in sorted(lacking.items()))
     shown = ", ".join(f"{m}() (for `{code}`)" for m, code in sorted(lacking.items()))
     return (f"needs adapter method{'s' if len(lacking) > 1 else ''} {shown}: "
             f"{adapter.name} does not implement {'them' if len(lacking) > 1 else 'it'} "

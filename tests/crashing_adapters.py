@@ -50,3 +50,21 @@ class HangsOnSum(NumpyAdapter):
             while True:
                 time.sleep(1)
         return super().sum(x, axis, keepdims)
+
+
+class FloatingPointExceptionOnIntegerCumsum(NumpyAdapter):
+    """Dies of SIGFPE in ``cumsum`` of an integer array, as tinygrad does on an integer
+    floor division by zero; float arrays are summed."""
+
+    name = "numpy-fpe"
+
+    def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        if np.issubdtype(x.dtype, np.integer):
+            os.kill(os.getpid(), signal.SIGFPE)
+        return super().cumsum(x, axis)
+
+
+class FixedIntegerCumsum(NumpyAdapter):
+    """The same library after its fix: ``cumsum`` of integers returns."""
+
+    name = "numpy-fpe-fixed"

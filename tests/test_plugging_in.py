@@ -182,3 +182,24 @@ def test_the_readmes_worked_example_adapter_loads_and_runs(
                           "capabilities: in_place\n")
     assert "tensors/cumsum/any_axis (generated): runs" in out
     assert "tensors/slice_assignment" in out and "BROKEN" not in out
+
+
+def test_a_method_the_library_lacks_shows_the_reason_the_adapter_gives(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An adapter leaves out a method because its library has no such function (tinygrad:
+    no norm) and says why in ``missing``, keyed by the method's name: the cells show that
+    reason, not "does not implement it"."""
+    adapter = tmp_path / "lacks_cumsum.py"
+    adapter.write_text(textwrap.dedent("""
+        from tests.faulty_adapters import NumpyWithoutCumsum
+
+        class LibraryWithoutCumsum(NumpyWithoutCumsum):
+            name = "library-without-cumsum"
+            missing = {**NumpyWithoutCumsum.missing,
+                       "cumsum": "the library has no cumulative sum function"}
+        """))
+    assert claims.main(["--backend", f"{adapter}:LibraryWithoutCumsum"]) == 0
+    out = capsys.readouterr().out
+    assert ": not applicable: `A.cumsum(axis=0)`: the library has no cumulative sum function" in out
+    assert "needs adapter method cumsum()" not in out
