@@ -364,10 +364,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             failure = {"message": str(excinfo.value), "example": {}, "outputs": [],
                        "reproducer": None}
             report.longrepr = str(excinfo.value)
-        elif isinstance(excinfo.value, ConformanceFailure):
-            failure = excinfo.value.details
+        elif isinstance(raised := _leading(excinfo.value), ConformanceFailure):
+            failure = raised.details
         else:
-            failure = _error_record(cell, excinfo.value)
+            failure = _error_record(cell, raised)
             if failure["kind"] != "error":
                 report.longrepr = f"{failure['message']}\n\n{report.longrepr}"
     else:
@@ -426,12 +426,26 @@ def _raised_in_suite(exc: BaseException) -> str | None:
     return None
 
 
+def _leading(exc: BaseException) -> BaseException:
+    """The exception a cell's record shows: ``exc`` itself, or, where hypothesis found
+    several distinct failures and raised them as one ExceptionGroup, its first
+    disagreement (a ConformanceFailure, with its example and outputs), else its first."""
+    leaves: list[BaseException] = []
+    pending = [exc]
+    while pending:
+        e = pending.pop(0)
+        if isinstance(e, BaseExceptionGroup) and e.exceptions:
+            pending[:0] = e.exceptions
+        else:
+            leaves.append(e)
+    return next((e for e in leaves if isinstance(e, ConformanceFailure)), leaves[0])
+
+
 def _error_record(cell: Cell, exc: BaseException) -> dict[str, Any]:
     """The failure record of an exception that is no disagreement: an error of the spec
     (code the interpreter cannot run, a loop that does not end), of the suite's own code,
     or of the backend (its adapter or library raised where the engine called it)."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:  # hypothesis, several bugs
-        exc = exc.exceptions[0]
+    exc = _leading(exc)
     text = f"{type(exc).__name__}: {exc}"
     where = _raised_in_suite(exc)
     if isinstance(exc, ProgramError):

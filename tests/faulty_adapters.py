@@ -44,3 +44,20 @@ class CumsumWrongOnce(NumpyAdapter):
             type(self).wrong = True
             return out + 1
         return out
+
+
+class CumsumWrongOrRaising(NumpyAdapter):
+    """Two bugs at once: its ``cumsum`` is off by one, and it cannot take in an array of
+    more than one dimension (``from_host`` raises, outside any output the engine
+    compares).  Hypothesis reports two distinct failures as one ExceptionGroup; the cell
+    is still this backend's disagreement, never an error of the suite."""
+
+    name = "numpy-cumsum-wrong-or-raising"
+
+    def from_host(self, array: np.ndarray) -> np.ndarray:
+        if np.ndim(array) > 1:
+            raise RuntimeError("arrays of more than one dimension are not implemented")
+        return super().from_host(array)
+
+    def cumsum(self, x: np.ndarray, axis: int) -> np.ndarray:
+        return super().cumsum(x, axis) + 1

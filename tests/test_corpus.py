@@ -98,6 +98,26 @@ def test_a_failure_the_search_cannot_meet_again_is_shown_unshrunk(
     assert failed["failure"]["reproducer"]
 
 
+def test_two_bugs_found_at_once_are_the_backends_disagreement_not_the_suites(
+    pytester: pytest.Pytester, cumsum_specs: Path
+) -> None:
+    """Hypothesis's search meets a wrong value and a raised error: it reports both as
+    one ExceptionGroup, whose disagreement is the cell's failure record (with its
+    example and outputs), not "an error of the suite" (where ConformanceFailure is raised)."""
+    backend = f"{ROOT / 'tests' / 'faulty_adapters.py'}:CumsumWrongOrRaising"
+    result, reports = run_suite(pytester, cumsum_specs, "--backend", backend, "-k", "test_case",
+                                "--draw-per-cell")
+    assert result.ret == 1, result.stdout.str()
+    failed = generated(reports)["numpy-cumsum-wrong-or-raising"]
+    assert failed["outcome"] == "fail"
+    failure = failed["failure"]
+    assert failure.get("kind") != "suite_error", failure["message"]
+    assert "error of the suite" not in failure["message"]
+    assert "value differs" in failure["message"]
+    assert failure["outputs"] and failure["reproducer"]
+    assert "ExceptionGroup" in result.stdout.str() or "distinct failures" in result.stdout.str()
+
+
 def test_each_cell_gets_its_own_copy_of_the_inputs() -> None:
     drawn = np.array([1.0, 2.0])
     example = CorpusExample({"A": drawn, "axis": 0}, 0, {})
