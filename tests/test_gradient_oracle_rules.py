@@ -402,3 +402,20 @@ def test_forward_mode_is_inconclusive_where_the_references_backward_gives_nan() 
                             {"x": adapter.from_host(finite["x"])})
     assert found.checked["forward_mode"] == 1
     assert any(m.sides[1] == "forward mode (jvp) gives" for m in found.mismatches)
+
+
+@pytest.mark.parametrize(("statement", "only_grads"), [
+    ("x.grad", True), ("x.grad * 2 + w.grad.sum()", True), ("x.detach()", True),
+    ("x.grad.zero_()", False), ("y.backward()", False), ("x.requires_grad_(True)", False),
+    ("(x.grad.zero_(), x.grad)", False), ("g = x.grad", False), ("del g", False),
+])
+def test_after_backward_only_expressions_that_change_no_gradient_are_outputs(
+        statement: str, only_grads: bool) -> None:
+    """What may follow backward() in a program whose gradients the oracles check: an
+    expression that reads gradients, never a statement that zeroes, accumulates or marks
+    one, nor an assignment."""
+    import ast
+
+    from tensor_conformance.gradients import _shows_only_grads
+
+    assert _shows_only_grads(ast.parse(statement).body[0]) is only_grads
