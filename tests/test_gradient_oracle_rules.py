@@ -419,3 +419,30 @@ def test_after_backward_only_expressions_that_change_no_gradient_are_outputs(
     from tensor_conformance.gradients import _shows_only_grads
 
     assert _shows_only_grads(ast.parse(statement).body[0]) is only_grads
+
+
+def test_the_gradient_along_v_sums_its_leaves_exactly_and_keeps_ieee_special_values() -> None:
+    from tensor_conformance.gradients import _along
+
+    one = np.array([1.0])
+    # per-leaf terms 1e16, 1, -1e16: exactly 1 (a plain float sum loses the 1)
+    assert _along([(np.array([1e16]), one), (np.array([0.5]), 2 * one),
+                   (np.array([-1e16]), one)]) == 1.0
+    assert _along([(np.array([np.inf]), one), (np.array([1.0]), one)]) == np.inf
+    assert math.isnan(_along([(np.array([np.inf]), one), (np.array([-np.inf]), one)]))
+
+
+def test_the_bound_and_magnitude_along_v_weigh_each_leaf_by_abs_v() -> None:
+    from tensor_conformance.gradients import GradientProgram, _bound, _magnitude
+    from tensor_conformance.observed import Observed
+
+    v = {"x": np.array([-0.5, 2.0]), "w": np.array([1.0])}
+    grads = {"x": Observed("tensor", np.array([4.0, -1.0]), "float64", (2,)),
+             "w": Observed("tensor", np.array([-3.0]), "float64", (1,)), "u": None}
+    assert _magnitude(grads, v) == 2.0 + 2.0 + 3.0
+    ref = {"x.grad": Observed("tensor", np.zeros(2), "float64", (2,), bounds=np.array([1.0, 0.25])),
+           "u.grad": Observed("tensor", np.zeros(1), "float64", (1,)),  # no bound: adds nothing
+           "w.grad": Observed("tensor", np.zeros(1), "float64", (1,), bounds=np.array([3.0])),
+           "y.grad": Observed("tensor", np.zeros(1), "float64", (1,), bounds=np.array([9.0]))}
+    gp = GradientProgram(prefix=None, leaves=("x", "u", "w"), output="y")  # type: ignore[arg-type]
+    assert _bound(gp, ref, v) == 0.5 * 1.0 + 2.0 * 0.25 + 1.0 * 3.0  # y is no leaf: not counted
