@@ -14,6 +14,10 @@ example database: ``ci``, ``quick``):
    backends and keeps the outputs.  An example that any of those policies cannot
    check (``engine.reference_outputs`` says None) is rejected there, so every cell
    of the case replays the same examples, as many as the profile asks for.
+   Structures repeat (the coverage model's ``strategies.STRUCTURES``): the ci
+   profile's 100 examples are 25 structures (shapes, dtypes, sizes, axes), each
+   drawn once and filled with new values four times, so a backend that compiles per
+   input signature compiles at most 25 times per case (``strategies.Sharing``).
 2. **Replay.**  Each cell's ``test_case`` first call runs every corpus example on
    its backend, without hypothesis, and returns without drawing: hypothesis, which
    saw no choice made, ends the test after that call.  The journal records each
@@ -53,7 +57,7 @@ from typing import Any
 
 import hypothesis
 import numpy as np
-from hypothesis import HealthCheck, Phase, reject, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from tensor_conformance import engine
@@ -61,7 +65,7 @@ from tensor_conformance.adapters.protocol import DtypePolicy
 from tensor_conformance.engine import ConformanceFailure
 from tensor_conformance.observed import Observed
 from tensor_conformance.spec import Case
-from tensor_conformance.strategies import Draw, draw_all
+from tensor_conformance.strategies import Draw, Sharing, draw_sharing_structure
 
 #: corpora kept per process (cells of one case are collected next to each other)
 CACHE_SIZE = 4
@@ -148,13 +152,9 @@ def _draw(case: Case, policies: tuple[DtypePolicy, ...],
     examples: list[CorpusExample] = []
     reference_s = 0.0
     current = settings()
+    wanted = max_examples or current.max_examples
 
-    @settings(max_examples=max_examples or current.max_examples, derandomize=current.derandomize,
-              database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @hypothesis.given(data=st.data())
-    def draw(data: st.DataObject) -> None:
-        variables = draw_all(data, given)
+    def checked(data: st.DataObject, variables: dict[str, Any]) -> CorpusExample | None:
         seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
         nonlocal reference_s
         references = {}
@@ -163,11 +163,20 @@ def _draw(case: Case, policies: tuple[DtypePolicy, ...],
             for policy in policies:
                 ref = engine.reference_outputs(case, policy, variables, seed)
                 if ref is None:
-                    reject()
+                    return None
                 references[policy] = ref
         finally:
             reference_s += time.perf_counter() - start
-        examples.append(CorpusExample(variables, seed, references))
+        return CorpusExample(variables, seed, references)
+
+    sharing = Sharing.of(wanted)
+
+    @settings(max_examples=sharing.test_cases, derandomize=current.derandomize,
+              database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @hypothesis.given(data=st.data())
+    def draw(data: st.DataObject) -> None:
+        examples.extend(draw_sharing_structure(data, given, lambda v: checked(data, v), sharing))
 
     draw()
-    return examples, reference_s
+    return examples[:wanted], reference_s

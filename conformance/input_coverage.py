@@ -5,10 +5,11 @@ inputs of the coverage model (conformance/strategies.py) that its claim needs?
     python -m tensor_conformance.input_coverage -k mean --profile quick
 
 Draws only (no backend runs): for every generated case, hypothesis draws its ``given:``
-block as the suite does and the table counts, over those examples, the draws with a
-vector of two or more elements, a square matrix (sides >= 2), a non-square one, a
-negative axis, an axis longer than 3, a 0-d array, a size-0 axis, a repeated value, a
-negative zero, and values of both signs.
+block as the suite's shared examples do (corpus.py; structures repeat, values are new
+each time: ``strategies.draw_sharing_structure``) and the table counts, over those examples,
+the draws with a vector of two or more elements, a square matrix (sides >= 2), a
+non-square one, a negative axis, an axis longer than 3, a 0-d array, a size-0 axis, a
+repeated value, a negative zero, and values of both signs.
 The draws approximate the suite's own (hypothesis derandomizes per test function).
 """
 
@@ -20,13 +21,13 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from hypothesis import Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tensor_conformance import locations
 from tensor_conformance.activation import register_profiles
 from tensor_conformance.spec import Case, load_all
-from tensor_conformance.strategies import draw_all
+from tensor_conformance.strategies import Sharing, draw_sharing_structure
 
 FEATURES = ("vector", "square", "non_square", "negative_axis", "long_axis", "zero_d", "size_0",
             "repeated", "negative_zero", "both_signs")
@@ -39,14 +40,17 @@ CI = settings(derandomize=True, database=None, max_examples=100)
 def draws(case: Case, base: settings = CI) -> list[dict[str, Any]]:
     """The variables hypothesis draws for ``case`` under ``base`` (a profile's settings)."""
     seen: list[dict[str, Any]] = []
+    sharing = Sharing.of(base.max_examples)
 
-    @settings(base, phases=[Phase.generate], deadline=None)
+    @settings(base, max_examples=sharing.test_cases, phases=[Phase.generate],
+              deadline=None, suppress_health_check=list(HealthCheck))
     @given(data=st.data())
     def collect(data: st.DataObject) -> None:
-        seen.append(draw_all(data, case.given))
+        seen.extend(draw_sharing_structure(data, case.given, lambda variables: variables,
+                                          sharing))
 
     collect()
-    return seen
+    return seen[:base.max_examples]
 
 
 def axis_names(case: Case) -> set[str]:

@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
-from hypothesis import settings
+from hypothesis import reject, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -50,6 +51,8 @@ DEFAULT_INT_RANGE = (-1000, 1000)
 DEFAULT_FLOAT_RANGE = (-1e6, 1e6)
 #: float32's smallest normal: no float64 draw lies between it and zero (see _normal_in_float32)
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+
+T = TypeVar("T")
 
 #: given the values drawn so far, the strategy for the next one
 Draw = Callable[[dict[str, Any]], st.SearchStrategy[Any]]
@@ -131,16 +134,36 @@ def _elements(dtype: np.dtype, spec: dict[str, Any]) -> st.SearchStrategy[Any]:
 def _array(spec: dict[str, Any]) -> Draw:
     def strategy(drawn: dict[str, Any]) -> st.SearchStrategy[Any]:
         dtype = _dtype_of(spec["dtype"], drawn)
-        elements = _elements(dtype, spec)
         if "shape" in spec:
-            arrays = hnp.arrays(dtype, _shape_of(spec["shape"], drawn), elements=elements)
-        else:
-            shapes = shapes_strategy(spec.get("min_dims", 0), spec.get("max_dims", 4),
-                                     spec.get("min_side", 0), spec.get("max_side", 5))
-            arrays = shapes.flatmap(lambda shape: hnp.arrays(dtype, shape, elements=elements))
-        return arrays.map(_normal_in_float32) if dtype == np.float64 else arrays
+            return _values(spec, dtype, _shape_of(spec["shape"], drawn))
+        shapes = shapes_strategy(spec.get("min_dims", 0), spec.get("max_dims", 4),
+                                 spec.get("min_side", 0), spec.get("max_side", 5))
+        return shapes.flatmap(lambda shape: _values(spec, dtype, shape))
 
-    return strategy
+    def values_like(like: np.ndarray) -> st.SearchStrategy[Any]:
+        return _values(spec, like.dtype, like.shape)
+
+    return _ValueDraw(strategy, values_like)
+
+
+def _values(spec: dict[str, Any], dtype: np.dtype,
+            shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """Arrays of one shape and dtype, their elements as the entry asks."""
+    arrays = hnp.arrays(dtype, shape, elements=_elements(dtype, spec))
+    return arrays.map(_normal_in_float32) if dtype == np.float64 else arrays
+
+
+class _ValueDraw:
+    """A draw that holds values (an array's elements, a float): ``values_like(drawn)``
+    draws new values of the same structure (shape and dtype) as an earlier draw."""
+
+    def __init__(self, strategy: Draw,
+                 values_like: Callable[[Any], st.SearchStrategy[Any]]) -> None:
+        self.strategy = strategy
+        self.values_like = values_like
+
+    def __call__(self, drawn: dict[str, Any]) -> st.SearchStrategy[Any]:
+        return self.strategy(drawn)
 
 
 #: The shapes the deterministic profiles draw from, simplest first (hypothesis shrinks
@@ -241,10 +264,11 @@ def build(name: str, entry: dict[str, Any]) -> Draw:
     if kind == "axis_of":
         return _axis_of(spec)
     if kind == "floats":
-        return _fixed(st.floats(min_value=spec.get("min_value"), max_value=spec.get("max_value"),
-                                allow_nan=spec.get("allow_nan", False),
-                                allow_infinity=spec.get("allow_infinity", False))
-                      .map(_normal_in_float32))
+        floats = st.floats(min_value=spec.get("min_value"), max_value=spec.get("max_value"),
+                           allow_nan=spec.get("allow_nan", False),
+                           allow_infinity=spec.get("allow_infinity", False)
+                           ).map(_normal_in_float32)
+        return _ValueDraw(_fixed(floats), lambda like: floats)
     if kind == "booleans":
         return _fixed(st.booleans())
     if kind in ("sampled_from", "dtypes"):
@@ -269,3 +293,78 @@ def draw_all(data: st.DataObject, given: dict[str, Draw]) -> dict[str, Any]:
     for name, strategy_for in given.items():
         drawn[name] = data.draw(strategy_for(drawn), label=name)
     return drawn
+
+
+def draw_values_like(data: st.DataObject, given: dict[str, Draw],
+                     like: dict[str, Any]) -> dict[str, Any]:
+    """Another example of the same structure as ``like`` (an earlier ``draw_all``): every
+    array's elements and every float drawn anew, every other variable (shapes, dtypes,
+    sizes, axes, booleans, choices) as in ``like``."""
+    drawn: dict[str, Any] = {}
+    for name, strategy_for in given.items():
+        if isinstance(strategy_for, _ValueDraw):
+            drawn[name] = data.draw(strategy_for.values_like(like[name]), label=name)
+        else:
+            drawn[name] = like[name]
+    return drawn
+
+
+#: The coverage model for the shared examples of the deterministic profiles (corpus.py):
+#: a case draws at most this many structures (the shapes, dtypes, sizes, axes and
+#: choices of one draw), each filled with values ``examples // STRUCTURES`` times.  A
+#: backend that compiles per input signature (JAX: about 10 ms of lowering each)
+#: compiles once per structure; values, where the arithmetic faults show, stay as many
+#: as the examples.  A profile with fewer examples draws a structure for each.
+STRUCTURES = 25
+#: structures drawn by one hypothesis test case: its generator often repeats the start
+#: of an earlier test case's choices, so test cases of one structure each repeated
+#: structures (13 distinct of 25 on average over the specs, and some case never drew a
+#: square matrix); the second structure of a test case, drawn after the first's values,
+#: is repeated less (17 distinct of 26, every need of tests/test_coverage_model.py met)
+STRUCTURES_PER_TEST_CASE = 2
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """How ``examples`` shared examples are drawn: ``test_cases`` hypothesis test cases
+    of ``structures`` structures, each filled with values ``values`` times."""
+
+    test_cases: int
+    structures: int
+    values: int
+
+    @classmethod
+    def of(cls, examples: int) -> Sharing:
+        values = max(1, examples // STRUCTURES)
+        structures = STRUCTURES_PER_TEST_CASE if values > 1 else 1
+        return cls(-(-examples // (structures * values)), structures, values)
+
+
+def draw_sharing_structure(data: st.DataObject, given: dict[str, Draw],
+                           keep: Callable[[dict[str, Any]], T | None],
+                           sharing: Sharing) -> list[T]:
+    """One test case's examples: for each of ``sharing.structures`` structures, a new
+    draw (``draw_all``), then new values for it (``draw_values_like``) until
+    ``sharing.values`` examples are kept.  ``keep`` turns drawn variables into an
+    example, or None where it cannot be used (it may draw more, a seed); unusable
+    draws are replaced, at most ``2 * sharing.values`` draws per structure; a test
+    case that keeps nothing is rejected.
+
+    What is drawn depends only on the test case's own choices, as hypothesis requires
+    (it replays choice sequences): no state is kept across test cases."""
+    kept: list[T] = []
+    for _ in range(sharing.structures):
+        structure = draw_all(data, given)
+        variables = structure
+        found = 0
+        for _ in range(2 * sharing.values):
+            example = keep(variables)
+            if example is not None:
+                kept.append(example)
+                found += 1
+                if found == sharing.values:
+                    break
+            variables = draw_values_like(data, given, structure)
+    if not kept:
+        reject()
+    return kept

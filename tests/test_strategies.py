@@ -18,17 +18,20 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.errors import InvalidArgument
+from hypothesis.errors import InvalidArgument, Unsatisfiable
 
 from tensor_conformance.strategies import (
     DEFAULT_FLOAT_RANGE,
     DEFAULT_INT_RANGE,
     SHAPE_POOL,
+    STRUCTURES,
+    Sharing,
     _rank_strata,
     _ref,
     _representable,
     build,
     draw_all,
+    draw_sharing_structure,
     shapes_strategy,
 )
 
@@ -412,3 +415,95 @@ def test_python_float_draws_stay_normal_in_float32() -> None:
     tiny = float(np.finfo(np.float32).tiny)
     assert all(v == 0 or abs(v) >= tiny for v in seen)
     assert any(abs(v) == tiny for v in seen)
+
+
+def shared_draws(entries: dict[str, dict[str, Any]], sharing: Sharing,
+                 keep: Any = lambda variables: variables) -> list[list[Any]]:
+    """The examples of each hypothesis test case, drawn as the shared corpus draws a
+    ``given:`` block."""
+    given_ = {name: build(name, entry) for name, entry in entries.items()}
+    groups: list[list[Any]] = []
+
+    @settings(max_examples=sharing.test_cases, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        groups.append(draw_sharing_structure(data, given_, keep, sharing))
+
+    collect()
+    return groups
+
+
+STRUCTURED = {"dtype": {"dtypes": ["int32", "float32", "float64"]},
+              "A": {"array": {"dtype": "dtype", "min_dims": 1}},
+              "axis": {"axis_of": "A"},
+              "k": {"integers": {"min_value": 0, "max_value": 9}},
+              "x": {"floats": {"min_value": -10, "max_value": 10}},
+              "B": {"array": {"dtype": "float32", "shape": [2, "k"]}}}
+
+
+def structure(example: dict[str, Any]) -> tuple[Any, ...]:
+    return (example["dtype"], example["A"].shape, example["A"].dtype, example["axis"],
+            example["k"], example["B"].shape)
+
+
+def test_the_ci_profile_shares_25_structures_and_a_small_profile_none() -> None:
+    """100 examples: 13 test cases of two structures, each filled four times (25
+    structures are used); 10 examples: a structure for each, as without sharing."""
+    assert STRUCTURES == 25
+    assert Sharing.of(100) == Sharing(test_cases=13, structures=2, values=4)
+    assert Sharing.of(10) == Sharing(test_cases=10, structures=1, values=1)
+    assert Sharing.of(25) == Sharing(25, 1, 1) and Sharing.of(49) == Sharing(49, 1, 1)
+    assert Sharing.of(50) == Sharing(13, 2, 2)
+
+
+def structures(groups: list[list[dict[str, Any]]], values: int) -> list[list[dict[str, Any]]]:
+    return [g[i:i + values] for g in groups for i in range(0, len(g), values)]
+
+
+def test_shared_examples_repeat_each_structure_with_new_values() -> None:
+    """Each structure (shapes, dtypes, sizes, axes) is drawn once, then filled with new
+    array elements and floats: four examples of one structure, two per test case."""
+    groups = shared_draws(STRUCTURED, Sharing(5, 2, 4))
+    assert len(groups) == 5 and all(len(g) == 8 for g in groups)
+    alike = structures(groups, 4)
+    for same in alike:
+        assert {structure(e) for e in same} == {structure(same[0])}
+    assert len({structure(s[0]) for s in alike}) > 5  # the structures themselves vary
+    firsts = {id(s[0]["A"]) for s in alike}
+    assert all(id(e["A"]) not in firsts for s in alike for e in s[1:])  # new arrays
+    # values are drawn anew: somewhere a refill differs from its structure's first draw
+    assert any(not np.array_equal(s[0]["A"], e["A"]) for s in alike for e in s[1:])
+    assert any(s[0]["x"] != e["x"] for s in alike for e in s[1:])
+
+
+def test_refilled_values_follow_the_entry_like_a_fresh_draw() -> None:
+    """Elements drawn for a repeated structure keep the entry's range and float32's
+    smallest normal (no subnormals after narrowing a float64)."""
+    entries = {"A": {"array": {"dtype": "float64", "min_value": -2, "max_value": 3}},
+               "B": {"array": {"dtype": "int32", "min_value": 5, "max_value": 7}}}
+    examples = [e for g in shared_draws(entries, Sharing(8, 2, 4)) for e in g]
+    assert len(examples) == 64
+    for e in examples:
+        assert e["A"].dtype == np.float64 and e["B"].dtype == np.int32
+        assert ((e["A"] >= -2) & (e["A"] <= 3)).all()
+        assert ((e["B"] >= 5) & (e["B"] <= 7)).all()
+        nonzero = e["A"][e["A"] != 0]
+        assert (np.abs(nonzero) >= np.finfo(np.float32).tiny).all()
+
+
+def test_draws_that_cannot_be_used_are_replaced_and_a_test_case_of_none_rejected() -> None:
+    """``keep`` says None for an example it cannot use: it is replaced by new values for
+    the same structure, at most twice the structure's share of draws in all; a test
+    case that keeps nothing is rejected (hypothesis draws another)."""
+    entries = {"A": {"array": {"dtype": "int32", "shape": [3], "min_value": -5,
+                               "max_value": 5}}}
+
+    def positive_sum(variables: dict[str, Any]) -> Any:
+        return variables if variables["A"].sum() > 0 else None
+
+    groups = shared_draws(entries, Sharing(10, 2, 4), keep=positive_sum)
+    assert len(groups) == 10 and all(e["A"].sum() > 0 for g in groups for e in g)
+    assert all(1 <= len(g) <= 8 for g in groups) and sum(map(len, groups)) > 60
+    with pytest.raises(Unsatisfiable):
+        shared_draws(entries, Sharing(3, 2, 4), keep=lambda variables: None)
