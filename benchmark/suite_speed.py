@@ -155,11 +155,13 @@ def targets(data: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def short_cells(results: dict[str, Any], minimum: int = 100) -> int:
+def short_cells(results: dict[str, Any], minimum: int = 100) -> list[str]:
     """Generated cells that ran to an outcome with fewer than ``minimum`` examples (a
-    cell that is not applicable runs none, and is not counted)."""
-    return sum(1 for c in results["cells"] if c["kind"] == "generated"
-               and c["outcome"] in ("pass", "functional", "divergence") and c["examples"] < minimum)
+    cell that is not applicable runs none, and is not counted), each as
+    ``spec/case-backend: outcome, N examples``."""
+    return [f"{c['spec']}/{c['case']}-{c['backend']}: {c['outcome']}, {c['examples']} examples"
+            for c in results["cells"] if c["kind"] == "generated"
+            and c["outcome"] in ("pass", "functional", "divergence") and c["examples"] < minimum]
 
 
 def floor(profile: str) -> dict[str, Any]:
@@ -199,6 +201,8 @@ def report(data: dict[str, Any]) -> None:
         print(f"{row['backend']:<12}{examples:>9}{row['per_example_ms']:>8}"
               f"{row['ratio_to_torch']!s:>8}"
               + "".join(f"{row['seconds'][p]:>10}" for p in PHASES))
+    for cell in data.get("short_cell_names", []):
+        print(f"  fewer than 100 examples: {cell}")
 
 
 def report_targets(rows: list[dict[str, Any]]) -> None:
@@ -254,7 +258,7 @@ def main() -> int:
     data = {"profile": args.profile, "backends_selected": args.backend,
             "cold_jax_cache": args.cold_jax_cache, "runs": runs,
             "backends": by_backend(results), "floor": floor(args.profile),
-            "short_cells": short_cells(results)}
+            "short_cells": len(short := short_cells(results)), "short_cell_names": short}
     data["targets"] = targets(data)
     report(data)
     report_targets(data["targets"])

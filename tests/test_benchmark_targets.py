@@ -63,12 +63,13 @@ def test_targets_judge_the_run_with_the_most_workers_and_a_cold_cache_run_its_ow
 def test_a_cell_short_of_examples_misses_its_target_by_the_count(bench: Any) -> None:
     rows = by_name(bench.targets(data(short_cells=3)))
     assert rows["generated cells that ran fewer than 100 examples"]["miss"] == "3 over"
+    cell = {"spec": "tensors/cumsum", "case": "axis", "backend": "jax"}
     cells = {"cells": [
-        {"kind": "generated", "outcome": "pass", "examples": 99},
-        {"kind": "generated", "outcome": "pass", "examples": 100},
-        {"kind": "generated", "outcome": "not_applicable", "examples": 0},
-        {"kind": "gradient", "outcome": "pass", "examples": 25}]}
-    assert bench.short_cells(cells) == 1
+        {**cell, "kind": "generated", "outcome": "pass", "examples": 99},
+        {**cell, "kind": "generated", "outcome": "pass", "examples": 100},
+        {**cell, "kind": "generated", "outcome": "not_applicable", "examples": 0},
+        {**cell, "kind": "gradient", "outcome": "pass", "examples": 25}]}
+    assert bench.short_cells(cells) == ["tensors/cumsum/axis-jax: pass, 99 examples"]
 
 
 def test_another_selection_is_not_comparable(bench: Any) -> None:
