@@ -32,7 +32,13 @@ against it; ``python -m tensor_conformance.input_coverage`` measures every case'
   asymmetric ones; exact zeros and negative zero where the claim involves them
   (``zeros: true``: ``abs`` and ``norm`` at their kink, ``exp`` at 0, elementwise
   ``==``); values of both signs whose sums cancel (the default ranges are symmetric
-  around zero).
+  around zero);
+* structures and values (``STRUCTURES``, ``Sharing``): the shared examples of the
+  deterministic profiles (corpus.py) are at most 25 structures per case (the shapes,
+  dtypes, sizes, axes and choices of a draw: what a compiling backend compiles for),
+  each filled with new values as often as the profile's examples allow (four times
+  in the ci profile); the structures must still reach everything above (the tests
+  measure the shared draws, not single ones).
 """
 
 from __future__ import annotations
