@@ -46,6 +46,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tensor_conformance.adapters.functional_reproducer import functional_program
+
 #: operations through which gradients flow (their positional tensor arguments)
 DIFFERENTIABLE = ("add", "sub", "mul", "div", "pow", "neg", "exp", "abs", "sum", "mean", "norm",
                   "dot", "mv", "mm", "reshape", "transpose", "getitem", "cumsum", "cat")
@@ -254,6 +256,11 @@ def with_functional_autograd(core: Any, *, library: str, grad: str, stop_gradien
                          + "; ".join(done["bridge"]))
         return ". ".join(parts)
 
+    def translate_program(self: Any, source: str) -> str:
+        """For reproducers: the program's autograd as calls of the library's own grad
+        (functional_reproducer.py), since the bridge is not there when pasted."""
+        return functional_program(source, grad, stop_gradient)
+
     def stage(self: Any, program: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
         """The core's compiler, handed the library's own arrays."""
         return core.stage(self, lambda *arrays: [_plain(v) for v in program(*arrays)])
@@ -269,7 +276,7 @@ def with_functional_autograd(core: Any, *, library: str, grad: str, stop_gradien
     namespace |= {
         "is_tensor": is_tensor, "requires_grad_": requires_grad_, "grad": grad_of,
         "backward": backward, "detach": detach, "zero_": zero_,
-        "explain_functional": explain_functional,
+        "explain_functional": explain_functional, "translate_program": translate_program,
         "capabilities": core.capabilities | {"autograd"},
         "missing": {k: v for k, v in core.missing.items() if k != "autograd"},
         "functional": {**getattr(core, "functional", {}), "autograd": reason},

@@ -48,6 +48,7 @@ import numpy as np
 from tensor_conformance.adapters.functional_autograd import with_functional_autograd
 from tensor_conformance.adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy, NotApplicable, NotStageable
 from tensor_conformance.adapters.registry import Unavailability
+from tensor_conformance.adapters.spelling import numpy_like, spelled
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -120,13 +121,19 @@ class JaxAdapter:
     }
     #: for reproducers: how this backend spells the notes' ``torch.`` namespace
     namespace: ClassVar[str] = "jnp"
-    imports: ClassVar[str] = "import jax.numpy as jnp"
+    imports: ClassVar[str] = "import jax\nimport jax.numpy as jnp"
     #: for reproducers: the notes' spelling -> jax.numpy's (applied in order, then torch. -> jnp.)
     spelling: ClassVar[dict[str, str]] = {
         "torch.cat": "jnp.concatenate", "torch.mv": "jnp.matmul", "torch.mm": "jnp.matmul",
         "torch.tensor": "jnp.array", "torch.norm": "jnp.linalg.norm", "torch.bool": "jnp.bool_",
         ".numel()": ".size", "keepdim=": "keepdims=", "(dim=": "(axis=", " dim=": " axis=",
     }
+
+    def translate(self, code: str) -> str:
+        """For reproducers: the calls a text substitution cannot spell (methods the arrays
+        lack, ``p=`` norms, sizes as arguments: spelling.py), then
+        ``spelling`` and the namespace."""
+        return spelled(self, numpy_like(code))
     #: the value of ``jax_enable_x64`` inside ``context()``
     x64: ClassVar[bool] = False
 
@@ -388,6 +395,8 @@ JaxAdapter = with_functional_autograd(  # type: ignore[misc]
 class JaxX64Adapter(JaxAdapter):  # type: ignore[valid-type,misc]
     name: ClassVar[str] = "jax-x64"
     x64: ClassVar[bool] = True
+    imports: ClassVar[str] = ('import jax\njax.config.update("jax_enable_x64", True)\n'
+                              "import jax.numpy as jnp")
 
     def __init__(self) -> None:
         super().__init__()

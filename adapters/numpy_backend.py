@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from tensor_conformance.adapters.protocol import NOT_GIVEN, DtypeArg, DtypePolicy
+from tensor_conformance.adapters.spelling import numpy_like, spelled
 
 
 def _dtype_keyword(dtype: DtypeArg) -> dict[str, Any]:
@@ -50,6 +51,12 @@ class NumpyAdapter:
         "torch.tensor": "np.array", "torch.norm": "np.linalg.norm", "torch.bool": "np.bool_",
         ".numel()": ".size", "keepdim=": "keepdims=", "(dim=": "(axis=", " dim=": " axis=",
     }
+
+    def translate(self, code: str) -> str:
+        """For reproducers: the calls a text substitution cannot spell (methods the arrays
+        lack, ``p=`` norms, sizes as arguments: spelling.py), then
+        ``spelling`` and the namespace."""
+        return spelled(self, numpy_like(code))
 
     def __init__(self) -> None:
         # measured with numpy 2.4: sum and cumsum of bool/int8/int16/int32/int64 -> int64

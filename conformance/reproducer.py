@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tensor_conformance.adapters.protocol import Adapter
+from tensor_conformance.adapters.spelling import spelled
 
 
 def _number(v: Any) -> str:
@@ -55,19 +56,18 @@ def translate(adapter: Adapter, code: str) -> str:
     own = getattr(adapter, "translate", None)  # e.g. methods as functions, grad for backward()
     if own is not None:
         return str(own(code))
-    ns = getattr(adapter, "namespace", "torch")
-    for notes_name, own in getattr(adapter, "spelling", {}).items():
-        code = code.replace(notes_name, own)
-    if ns != "torch":
-        code = code.replace("torch.", f"{ns}.")
-    return code
+    return spelled(adapter, code)
 
 
 def reproducer(adapter: Adapter, source: str, variables: dict[str, Any]) -> str:
     lines = [f"# {adapter.name}: paste into python", getattr(adapter, "imports", "import torch")]
     for name, value in variables.items():
-        shown = literal(adapter, value) if isinstance(value, np.ndarray) else repr(value)
+        # a Python number or list: nan and infinities as float('nan'), which Python reads
+        shown = literal(adapter, value) if isinstance(value, np.ndarray) else _nested(value)
         lines.append(f"{name} = {shown}")
+    whole = getattr(adapter, "translate_program", None)  # e.g. autograd as the library's grad
+    if whole is not None:
+        source = str(whole(source))
     tree = ast.parse(source)
     for stmt in tree.body:
         text = ast.get_source_segment(source, stmt) or ast.unparse(stmt)
