@@ -10,8 +10,9 @@ example database: ``ci``, ``quick``):
 1. **The corpus.**  The first cell of a case that a process runs draws the case's
    examples with hypothesis: the case's own strategies, the profile's
    ``max_examples`` and ``derandomize``, in a ``@given`` function of this module
-   whose body runs the reference once per distinct dtype policy of the selected
-   backends and keeps the outputs.  An example that any of those policies cannot
+   whose body runs the reference under the dtype policy of each selected backend
+   (once per group of policies that agree on the fields the run read:
+   ``references_under``) and keeps the outputs.  An example that any of those policies cannot
    check (``engine.reference_outputs`` says None) is rejected there, so every cell
    of the case replays the same examples, as many as the profile asks for.
    Structures repeat (the coverage model's ``strategies.STRUCTURES``): the ci
@@ -142,6 +143,44 @@ def corpus_for(key: str, case: Case, policies: tuple[DtypePolicy, ...],
     return corpus, True
 
 
+class PolicyReads:
+    """A dtype policy that records which of its fields are read: a reference run that
+    read only these fields gives the same outputs under every policy whose values
+    for them are equal (the policy reaches the reference only through them)."""
+
+    def __init__(self, policy: DtypePolicy) -> None:
+        self.policy = policy
+        self.read: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        self.read.add(name)
+        return getattr(self.policy, name)
+
+    def agrees(self, other: DtypePolicy) -> bool:
+        """Whether ``other`` has this policy's values for every field read."""
+        return all(getattr(other, f) == getattr(self.policy, f) for f in self.read)
+
+
+def references_under(case: Case, policies: tuple[DtypePolicy, ...], variables: dict[str, Any],
+                     seed: int) -> dict[DtypePolicy, dict[str, Observed]] | None:
+    """The reference's outputs for one example under each policy (None where any of them
+    cannot check it).  The reference runs once per group of policies that agree on the
+    fields it read: a program with no literal and no default dtype reads only
+    ``max_bits``, so PyTorch's, NumPy's and JAX-x64's policies share one run."""
+    done: list[tuple[PolicyReads, dict[str, Observed]]] = []
+    references = {}
+    for policy in policies:
+        shared = next((ref for reads, ref in done if reads.agrees(policy)), None)
+        if shared is None:
+            reads = PolicyReads(policy)
+            shared = engine.reference_outputs(case, reads, variables, seed)  # type: ignore[arg-type]
+            if shared is None:
+                return None
+            done.append((reads, shared))
+        references[policy] = shared
+    return references
+
+
 def _draw(case: Case, policies: tuple[DtypePolicy, ...],
           draws: dict[str, Draw] | None = None,
           max_examples: int | None = None) -> tuple[list[CorpusExample], float]:
@@ -157,17 +196,12 @@ def _draw(case: Case, policies: tuple[DtypePolicy, ...],
     def checked(data: st.DataObject, variables: dict[str, Any]) -> CorpusExample | None:
         seed = data.draw(st.integers(0, 2**31 - 1), label="seed") if "random" in case.needs else 0
         nonlocal reference_s
-        references = {}
         start = time.perf_counter()
         try:
-            for policy in policies:
-                ref = engine.reference_outputs(case, policy, variables, seed)
-                if ref is None:
-                    return None
-                references[policy] = ref
+            references = references_under(case, policies, variables, seed)
         finally:
             reference_s += time.perf_counter() - start
-        return CorpusExample(variables, seed, references)
+        return None if references is None else CorpusExample(variables, seed, references)
 
     sharing = Sharing.of(wanted)
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tensor_conformance.corpus import CorpusExample
+from tensor_conformance import engine
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
+from tensor_conformance.corpus import CorpusExample, PolicyReads, references_under
+from tensor_conformance.input_coverage import draws
+from tensor_conformance.spec import load_all
 from tests.conftest import CUMSUM, ROOT
 from tests.test_suite_runs import run_suite
 
@@ -147,3 +152,57 @@ def test_finite_differences_are_computed_once_per_program_and_inputs(
     assert len(calls) == 1
     gradients._finite_difference(gp, {"x": np.array([0.5, -2.5])}, v)
     assert len(calls) == 2
+
+
+POLICIES = (DOCUMENTED_POLICY,
+            DtypePolicy(default_float="float64", int_float_promotion="widest"),  # NumPy's
+            DtypePolicy(default_int="int32", max_bits=32),  # JAX's without x64
+            DtypePolicy(default_float="float64"))  # JAX's with x64
+
+
+def _observed(ref: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(k, o.kind, o.dtype, o.shape, repr(o.value), repr(o.bounds), repr(o.unsure))
+            for k, o in sorted(ref.items())]
+
+
+@pytest.mark.parametrize("path", ["tensors/sum_axis/keepdims", "tensors/elementwise/float_with_int",
+                                  "tensors/tensor_literal/mixed_int_float",
+                                  "linear_algebra/norms/lp", "tensors/zeros_ones/drawn_shape"])
+def test_the_reference_runs_once_per_group_of_policies_it_cannot_tell_apart(
+        path: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A policy reaches the reference only through its fields: a run is shared with every
+    policy that has the same values for the fields it read, and its outputs are those
+    of a run of its own."""
+    spec_id, _, case_id = path.rpartition("/")
+    case = next(c for s in load_all(ROOT / "specs")[0] if s.id == spec_id for c in s.cases
+                if c.id == case_id)
+    runs: list[DtypePolicy] = []
+    run_alone = engine.reference_outputs
+
+    def counted(case: Any, policy: Any, variables: Any, seed: int) -> Any:
+        runs.append(policy)
+        return run_alone(case, policy, variables, seed)
+
+    monkeypatch.setattr(engine, "reference_outputs", counted)
+    shared_somewhere = False
+    for variables in draws(case)[:20]:
+        runs.clear()
+        together = references_under(case, POLICIES, variables, 0)
+        alone = {p: run_alone(case, p, variables, 0) for p in POLICIES}
+        if together is None:
+            assert any(r is None for r in alone.values())
+            continue
+        for policy in POLICIES:
+            assert _observed(together[policy]) == _observed(alone[policy])  # type: ignore[arg-type]
+        assert 1 <= len(runs) <= len(POLICIES)
+        shared_somewhere |= len(runs) < len(POLICIES)
+    assert shared_somewhere
+
+
+def test_policy_reads_record_the_fields_a_run_read() -> None:
+    reads = PolicyReads(DOCUMENTED_POLICY)
+    assert reads.max_bits == 64 and reads.default_float == "float32"
+    assert reads.read == {"max_bits", "default_float"}
+    assert reads.agrees(DtypePolicy(default_int="int32"))  # default_int was not read
+    assert not reads.agrees(DtypePolicy(default_float="float64"))
+    assert not reads.agrees(DtypePolicy(max_bits=32))
