@@ -280,6 +280,30 @@ def test_forward_mode_reads_a_one_element_output_of_any_shape() -> None:
     assert found.mismatches == []
 
 
+def test_finite_differences_allow_twice_the_estimates_error() -> None:
+    """The reference's bound on x.grad set to 0: the gradient along v may be off the estimate
+    by twice the estimate's error (plus 4 u64 of itself), no more."""
+    variables = {"x": np.array([0.5, -2.0, 3.0])}
+    ref = with_grad(run_reference(SQUARES, variables), bounds=np.zeros(3))
+    gp = gp_of(SQUARES)
+    v = gradients.direction(variables, ("x",))["x"]
+    fd = gradients._finite_difference(gp, variables, {"x": v})
+    assert fd is not None
+    estimate, error = fd
+    assert error > 1e4 * U64 * abs(estimate)  # the u64 term is negligible beside it
+
+    def fails(off: float) -> bool:
+        """x.grad moved along v so that its sum along v is the estimate plus ``off``."""
+        grad = ref["x.grad"].value
+        grad = grad + (estimate + off - along(grad, variables)) * v / float(np.sum(v * v))
+        found = gradients.check(gp, JvpReference(0.0), variables, with_grad(ref, value=grad), ref)
+        assert found.checked["finite_differences"] == 1
+        return bool(found.mismatches)
+
+    assert not fails(1.5 * error) and not fails(-1.5 * error)
+    assert fails(2.5 * error) and fails(-2.5 * error)
+
+
 def jvp_disagrees(got: dict[str, Observed], ref: dict[str, Observed], tangent: float,
                   variables: dict[str, Any], source: str = SQUARES,
                   adapter: JvpReference | None = None) -> bool:
