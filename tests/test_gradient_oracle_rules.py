@@ -115,6 +115,8 @@ def test_the_direction_is_fixed_nonzero_dyadic_and_within_one() -> None:
         grid = v[name] * 2**gradients.DIRECTION_BITS
         assert np.array_equal(grid, np.round(grid)) and (np.abs(v[name]) <= 1).all()
         assert (v[name] != 0).all()
+        # each element draws its own sign: a leaf's elements point both ways
+        assert (v[name] > 0).any() and (v[name] < 0).any()
     values = np.concatenate([v["x"].ravel(), v["w"].ravel()])
     assert (values > 0).any() and (values < 0).any() and len(set(values.tolist())) > 10
 
