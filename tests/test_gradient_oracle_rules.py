@@ -17,13 +17,22 @@ import numpy as np
 import pytest
 
 from tensor_conformance import gradients
-from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY
+from tensor_conformance.adapters.protocol import DOCUMENTED_POLICY, DtypePolicy
 from tensor_conformance.adapters.reference import ops
 from tensor_conformance.adapters.reference.adapter import ReferenceAdapter
 from tensor_conformance.observed import Observed, observe
 from tensor_conformance.program import Interpreter, Program
 
 SQUARES = "x.requires_grad_(True)\ny = (x * x).sum()\ny.backward()\nx.grad\n"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_estimates() -> None:
+    """Each test computes its finite differences afresh: the estimates are kept by program
+    and inputs (``gradients._ESTIMATES``), so a test on an example another test (or an
+    earlier run in this process) already estimated would otherwise read the kept result
+    and never reach ``_estimate``."""
+    gradients._ESTIMATES.clear()
 
 
 def gp_of(source: str) -> gradients.GradientProgram:
@@ -48,8 +57,8 @@ class JvpReference(ReferenceAdapter):
 
     name = "jvp-reference"
 
-    def __init__(self, tangent: float | None) -> None:
-        super().__init__(DOCUMENTED_POLICY)
+    def __init__(self, tangent: float | None, policy: DtypePolicy = DOCUMENTED_POLICY) -> None:
+        super().__init__(policy)
         self.tangent = tangent
         self.calls: list[tuple[Any, ...]] = []
 
@@ -58,7 +67,9 @@ class JvpReference(ReferenceAdapter):
         out = fn(*primals)
         if self.tangent is None:
             raise RuntimeError("this jvp cannot trace the program")
-        return out, ops.tensor(self.tangent, "float64", DOCUMENTED_POLICY)
+        # the tangent has the output's shape (one element: y is what backward() was called on)
+        shape = getattr(out, "shape", ())
+        return out, ops.tensor(np.full(shape, self.tangent).tolist(), "float64", self.policy)
 
 
 # -- which programs are differentiated ------------------------------------------------------
@@ -104,6 +115,8 @@ def test_the_direction_is_fixed_nonzero_dyadic_and_within_one() -> None:
         grid = v[name] * 2**gradients.DIRECTION_BITS
         assert np.array_equal(grid, np.round(grid)) and (np.abs(v[name]) <= 1).all()
         assert (v[name] != 0).all()
+        # each element draws its own sign: a leaf's elements point both ways
+        assert (v[name] > 0).any() and (v[name] < 0).any()
     values = np.concatenate([v["x"].ravel(), v["w"].ravel()])
     assert (values > 0).any() and (values < 0).any() and len(set(values.tolist())) > 10
 
