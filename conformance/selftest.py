@@ -124,8 +124,15 @@ def judge(fault: Fault, run: Run) -> Verdict:
 
 
 def run_fault(fault: Fault, profile: str = "ci") -> Verdict:
-    return judge(fault, run_suite(f"tensor_conformance.faults:{fault.id}", specs_for(fault.claims),
-                                  profile=profile, stop_at_first=True))
+    """Run the fault's specs until the first failing cell; when that cell does not name
+    the fault's claim and output (a gradient cell, which cites the calculus claims, may
+    fail first on a wrong forward operation), run them all: the fault is killed when any
+    cell catches it, whatever order pytest runs the cells in."""
+    backend, specs = f"tensor_conformance.faults:{fault.id}", specs_for(fault.claims)
+    verdict = judge(fault, run_suite(backend, specs, profile=profile, stop_at_first=True))
+    if verdict.killed or not verdict.run.failures:
+        return verdict
+    return judge(fault, run_suite(backend, specs, profile=profile, stop_at_first=False))
 
 
 def run_control(library: str, faults: list[Fault], profile: str = "ci") -> Run:

@@ -3,7 +3,7 @@
 Every fault here is planted in the library itself (conformance/fault_catalogue.py: a
 patched ``torch.cumsum``, ``numpy.sum``, ``jax.numpy.exp``, ``torch.Tensor.backward``...),
 never in our adapters, and runs under the built-in backend's own name and divergence
-registry.  A fault counts as caught only when the first failing cell names the claim the
+registry.  A fault counts as caught only when a failing cell names the claim the
 fault breaks *and* fails on the output it breaks (``Fault.breaks``); and each library,
 run unmodified on the same specs under the same name, must pass: the control that makes
 every catch the fault's doing.
