@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tensor_conformance.input_coverage import measure
+from tensor_conformance.input_coverage import draws, measure
 from tensor_conformance.spec import Case, load_all
 from tensor_conformance.strategies import SHAPE_COVERAGE, SHAPE_POOL
 from tests.conftest import SPECS
@@ -85,3 +85,12 @@ def test_the_ci_profile_draws_what_each_claim_needs(path: str) -> None:
     examples, counts = measure(_case(path))
     missing = sorted(f for f in NEEDS[path] if counts[f] == 0)
     assert not missing, f"{path}: none of {examples} ci examples has {missing} ({dict(counts)})"
+
+
+def test_indexing_from_the_end_draws_an_index_that_is_neither_the_last_nor_the_first() -> None:
+    # X[-k] for 2 <= k < n: an off-by-one that spares X[-1] and X[-n] shows only there
+    # (the any_index case, whose axes are short, drew none in the ci profile when measured)
+    case = _case("tensors/indexing/from_end")
+    inside = [d for d in draws(case)
+              if 2 <= 1 + (d["j"] - 1) % d["X"].shape[0] < d["X"].shape[0]]
+    assert len(inside) >= 4, f"{len(inside)} of the ci draws index inside from the end"
