@@ -717,3 +717,161 @@ def test_a_literal_line_that_raises_instead_of_printing_fails_and_checks_nothing
     assert output["name"] == "A.cumsum(axis=0)"
     assert output["backend"]["error"] == "RuntimeError: cumsum is broken here"
     assert (run.examples, run.checked) == (1, 0)
+
+
+# -- more rules, each found by a surviving mutant ---------------------------------------------
+def test_each_phase_of_a_cell_accumulates_its_time_over_examples() -> None:
+    run = CellRun()
+    start = time.perf_counter()
+    run_case(case("A.sum()"), NumpyAdapter(), run=run)
+    first = dict(run.seconds)
+    run_case(case("A.sum()"), NumpyAdapter(), run=run)
+    wall = time.perf_counter() - start
+    assert set(first) == {"reference", "backend", "compare", "gradient_oracles"}
+    for phase, seconds in run.seconds.items():
+        assert first[phase] < seconds <= wall, phase
+
+
+def test_a_compiled_runs_time_accumulates_over_examples() -> None:
+    adapter, run = Staged(), CellRun()
+    run_case(case("A.sum()"), adapter, run=run)
+    first = dict(run.seconds)
+    run_case(case("A.sum()"), adapter, {"A": np.array([1.0, 2.0])}, run=run)  # compiles anew
+    assert run.seconds["compile"] > first["compile"]
+    assert run.seconds["backend"] > first["backend"]
+
+
+def test_a_divergence_is_counted_once_per_example() -> None:
+    run = CellRun()
+    for _ in range(2):
+        run_case(case("A.sum()\nA.cumsum(0)"), SumPlusOne(), run=run,
+                 entries=[entry("sum", outputs=("A.sum()",)),
+                          entry("cumsum", outputs=("A.cumsum(0)",))])
+    assert run.observed == {"sum": 2}
+    assert run.conformed == {"cumsum": 2}
+
+
+def test_the_reference_is_never_judged_as_a_compiled_run() -> None:
+    run = run_case(case("A.sum()"), ReferenceAdapter(), entries=[entry("jit", compiled=True)])
+    assert run.observed == {} and run.conformed == {}
+
+
+def test_a_holds_line_the_reference_cannot_decide_at_this_precision_is_not_failed() -> None:
+    # 6 is within the float sum's rounding error: the reference is unsure of A.sum() == 6
+    c = case("A.numel()", holds=("A.sum() == 6",))
+    ref = engine.reference_outputs(c, NumpyAdapter().policy, X, 0)
+    assert ref is not None and ref["A.sum() == 6"].unsure is not None
+    assert run_case(c, SumPlusOne()).examples == 1
+    with pytest.raises(ConformanceFailure):  # exact integers: the same fault fails
+        run_case(c, SumPlusOne(), INTS)
+
+
+def test_an_agree_pair_is_compared_within_the_bounds_of_both_sides() -> None:
+    # (0.1 + 0.2) + 0.3 and 0.1 + (0.2 + 0.3) differ by one rounding in float64
+    c = case("(A + B) + C", agree=(("(A + B) + C", "A + (B + C)"),))
+    v = {"A": np.array(0.1), "B": np.array(0.2), "C": np.array(0.3)}
+    assert run_case(c, NumpyAdapter(), v).examples == 1
+    got = engine._run(NumpyAdapter(), c.program, v, 0)
+    assert engine._relations(c, {}, got) != []  # with no bounds they would differ
+
+
+def test_a_difference_explained_for_one_output_only_does_not_let_a_compiled_run_stand() -> None:
+    jit_sum = entry("jit-sum", outputs=("A.sum()",), compiled=True)
+    with pytest.raises(ConformanceFailure, match="only when the whole program is compiled"):
+        run_case(case("A.sum()\nA.sum() * 2"), StagedSumPlusOneWhenCompiled(), entries=[jit_sum])
+
+
+def test_a_compiled_difference_is_explained_by_any_one_of_the_selected_divergences() -> None:
+    run = run_case(case("A.sum()"), StagedSumPlusOneWhenCompiled(),
+                   entries=[entry("other", outputs=("A.cumsum(0)",), compiled=True),
+                            entry("jit-sum", outputs=("A.sum()",), compiled=True)])
+    assert run.staged == 1
+    assert run.observed == {"jit-sum": 1} and run.conformed == {"other": 1}
+
+
+class StagedCumsumRaisesWhenCompiled(StagedSumPlusOneWhenCompiled):
+    """Right operation by operation; its ``cumsum`` raises only inside a compiled run."""
+
+    name = "numpy-staged-cumsum-raises-compiled"
+
+    def sum(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        return NumpyAdapter.sum(self, x, *args, **kwargs)
+
+    def cumsum(self, x: Any, axis: int) -> Any:
+        if self.tracing:
+            raise RuntimeError("cannot trace cumsum")
+        return super().cumsum(x, axis)
+
+
+def test_a_compiled_case_reports_the_error_its_compiled_run_raised() -> None:
+    with pytest.raises(ConformanceFailure) as failure:
+        run_case(case("A.sum()\nA.cumsum(0)", compiled=True), StagedCumsumRaisesWhenCompiled())
+    (output,) = failure.value.details["outputs"]
+    assert output["name"] == "A.cumsum(0)"
+    assert output["backend"]["error"] == "RuntimeError: cannot trace cumsum"
+    # not compiled: the program that raised while tracing runs operation by operation
+    assert run_case(case("A.sum()\nA.cumsum(0)"), StagedCumsumRaisesWhenCompiled()).staged == 0
+
+
+@REJECT_OUTSIDE_GIVEN
+def test_an_example_the_backend_finds_indeterminate_is_rejected() -> None:
+    from tensor_conformance.adapters.reference.tensor import Indeterminate
+
+    class CumsumIndeterminate(NumpyAdapter):
+        name = "numpy-cumsum-indeterminate"
+
+        def cumsum(self, x: Any, axis: int) -> Any:
+            raise Indeterminate("not fixed at this precision")
+
+    run = CellRun()
+    with pytest.raises(UnsatisfiedAssumption):
+        run_case(case("A.cumsum(0)"), CumsumIndeterminate(), run=run)
+    assert run.examples == 0
+
+
+def test_a_report_shows_each_drawn_value_and_names_an_element_by_its_output() -> None:
+    ref = {"A.cumsum(0)": observed(1.0)}
+    got = {"A.cumsum(0)": observed(2.0)}
+    mismatches = [Mismatch("A.cumsum(0)[1]", "value", "3.0", "4.0")]
+    failure = engine._fail("s / c", NumpyAdapter(), mismatches,
+                           {"A": np.array([1.0, 2.0]), "axis": 0}, ref, got, "A.cumsum(0)\n")
+    (output,) = failure.details["outputs"]
+    assert output["name"] == "A.cumsum(0)[1]"
+    assert output["reference"] == ref["A.cumsum(0)"].to_json()
+    assert output["backend"] == got["A.cumsum(0)"].to_json()
+    assert failure.details["example"] == {"A": "tensor([1.0, 2.0], dtype=float64)", "axis": "0"}
+    assert "\nminimal example: A = tensor([1.0, 2.0], dtype=float64), axis = 0\n" in str(failure)
+
+
+RAISES_THEN_PRINTS = """
+title: a literal example whose printed line raises before another printed line
+claims: [T20]
+examples:
+  - id: notes
+    doctest: |
+      >>> A = torch.arange(6, dtype=torch.float32).reshape(3, 2)
+      >>> A.cumsum(axis=0)
+      tensor([[0., 1.],
+              [2., 4.],
+              [6., 9.]])
+      >>> A.shape
+      torch.Size([3, 2])
+"""
+
+
+def test_a_literal_example_stops_at_the_first_printed_line_that_raises(specs_dir: Path) -> None:
+    spec = notes_example(specs_dir, RAISES_THEN_PRINTS)
+    run = CellRun()
+    with pytest.raises(ConformanceFailure) as failure:
+        engine.run_example(spec, spec.examples[0], CumsumRaises(), [], run)
+    assert [o["name"] for o in failure.value.details["outputs"]] == ["A.cumsum(axis=0)"]
+    assert (run.examples, run.checked) == (1, 0)  # A.shape never ran
+
+
+def test_a_literal_examples_reproducer_runs_its_lines_in_order(specs_dir: Path) -> None:
+    spec = notes_example(specs_dir, RAISES_THEN_PRINTS)
+    with pytest.raises(ConformanceFailure) as failure:
+        engine.run_example(spec, spec.examples[0], CumsumPlusOne(), [], CellRun())
+    lines = [line.strip() for line in failure.value.details["reproducer"].splitlines()]
+    first = next(i for i, line in enumerate(lines) if line.startswith("A = "))
+    assert lines[first + 1:first + 3] == ["print(A.cumsum(axis=0))", "print(A.shape)"]
