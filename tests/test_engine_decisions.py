@@ -620,6 +620,12 @@ def test_the_gradient_oracles_check_a_case_that_takes_a_gradient() -> None:
     assert run.checked == 1
 
 
+def test_forward_mode_checks_a_backends_gradients_on_its_own_input_tensors() -> None:
+    torch_backend = pytest.importorskip("tensor_conformance.adapters.torch_backend")
+    run = run_case(case(GRADIENT), torch_backend.TorchAdapter())
+    assert run.oracles == {"finite_differences": 1, "forward_mode": 1}
+
+
 def test_a_case_without_gradients_calls_no_oracle() -> None:
     run = run_case(case("A.sum()"), ReferenceAdapter())
     assert run.oracles == {} and run.along == {}
