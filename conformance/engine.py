@@ -162,14 +162,13 @@ def _differential(program: Program, ref: dict[str, Observed],
         if obs.kind == "error" and name not in program.outputs and name not in ref:
             out.append(compare.Mismatch(name, "error", "no error (the reference runs it)",
                                         obs.describe()))
-    # a compiled run that raised returns only the error of the statement that raised
-    # (staging.py): the outputs before it were computed but never returned, not lost
     order = [text for _, text in program.statements]
-    last = max((order.index(name) for name in got), default=-1)
     for name in program.outputs:
         if name not in ref and name not in got:
             continue
-        if name not in got and order.index(name) < last:
+        if name not in got and any(order.index(name) < order.index(n) for n in got):
+            # a compiled run that raised returns only the error of the statement that
+            # raised (staging.py): the outputs before it were never returned, not lost
             continue
         if name not in got or name not in ref:
             if not out:

@@ -62,10 +62,11 @@ def spec_of(c: Case) -> Spec:
 
 
 def run_case(c: Case, adapter: Any, variables: dict[str, Any] | None = None,
-             entries: list[Divergence] | None = None, run: CellRun | None = None) -> CellRun:
+             entries: list[Divergence] | None = None, run: CellRun | None = None,
+             seed: int = 0) -> CellRun:
     run = run if run is not None else CellRun()
     engine.run_case_example(spec_of(c), c, adapter, dict(X if variables is None else variables),
-                            0, entries or [], run)
+                            seed, entries or [], run)
     return run
 
 
@@ -336,6 +337,8 @@ def test_the_reference_itself_is_judged_by_the_relations_alone() -> None:
     c = case("A.sum()", holds=("A.sum() == 6",))
     run = run_case(c, ReferenceAdapter())
     assert (run.examples, run.checked, run.staged) == (1, 1, 0)
+    # its outputs are the reference's, not computed a second time
+    assert set(run.seconds) == {"reference", "compare", "gradient_oracles"}
     with pytest.raises(ConformanceFailure) as failure:
         run_case(case("A.sum()", holds=("A.sum() == 7",)), ReferenceAdapter())
     assert failure.value.details["outputs"][0]["problem"] == "relation"
@@ -710,6 +713,7 @@ def test_a_literal_line_that_prints_nothing_must_not_raise(specs_dir: Path) -> N
     assert output["name"] == "B = A.cumsum(axis=0)"
     assert output["problem"] == "error"
     assert output["reference"]["value"] == "no error (the notes run this line)"
+    assert output["backend"]["value"] == "RuntimeError: cumsum is broken here"
     assert (run.examples, run.checked) == (1, 0)
 
 
@@ -734,8 +738,36 @@ def test_each_phase_of_a_cell_accumulates_its_time_over_examples() -> None:
     run_case(case("A.sum()"), NumpyAdapter(), run=run)
     wall = time.perf_counter() - start
     assert set(first) == {"reference", "backend", "compare", "gradient_oracles"}
+    assert (run.examples, run.checked) == (2, 2)
     for phase, seconds in run.seconds.items():
         assert first[phase] < seconds <= wall, phase
+
+
+class SlowCompile(Staged):
+    """Compiling (the first run of an input signature) takes 50 ms."""
+
+    name = "numpy-staged-slow-compile"
+
+    def stage(self, fn: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+        seen: set[Any] = set()
+
+        def compiled(seed: Any, *arrays: Any) -> list[Any]:
+            signature = tuple((a.shape, str(a.dtype)) for a in arrays)
+            if signature not in seen:
+                seen.add(signature)
+                time.sleep(0.05)
+            return fn(seed, *arrays)
+        return super().stage(compiled)
+
+
+def test_compile_time_is_not_counted_as_backend_time() -> None:
+    run = CellRun()
+    start = time.perf_counter()
+    run_case(case("A.sum()"), SlowCompile(), run=run)
+    wall = time.perf_counter() - start
+    assert run.seconds["compile"] >= 0.05
+    assert run.seconds["compile"] + run.seconds["backend"] <= wall
+    assert run.seconds["backend"] < 0.05
 
 
 def test_a_compiled_runs_time_accumulates_over_examples() -> None:
@@ -881,3 +913,192 @@ def test_a_literal_examples_reproducer_runs_its_lines_in_order(specs_dir: Path) 
     lines = [line.strip() for line in failure.value.details["reproducer"].splitlines()]
     first = next(i for i, line in enumerate(lines) if line.startswith("A = "))
     assert lines[first + 1:first + 3] == ["print(A.cumsum(axis=0))", "print(A.shape)"]
+
+
+def test_a_compiled_run_after_a_reference_that_raised_earlier_fails_as_not_reached() -> None:
+    """The reference raised at A.reshape(7); the compiled run went past it (it raised
+    later, at A.cumsum(0)): the backend did not raise where the reference did."""
+    program = Program.parse("A.reshape(7)\nA.sum()\nA.cumsum(0)")
+    ref = {"A.reshape(7)": error()}
+    got = {"A.cumsum(0)": error("RuntimeError: cannot trace cumsum")}
+    assert engine._differential(program, ref, got) == [
+        Mismatch("A.cumsum(0)", "error", "a value", "not reached: the reference raised earlier")]
+
+
+class RecordingSeeds(ReferenceAdapter):
+    """The reference's arithmetic judged as a backend, recording each seed it draws with."""
+
+    name = "reference-recording-seeds"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seeds: list[Any] = []
+
+    def randn(self, shape: tuple[int, ...], seed: int) -> Any:
+        self.seeds.append(seed)
+        return super().randn(shape, seed)
+
+
+class StagedRecordingSeeds(RecordingSeeds):
+    name = "reference-recording-seeds-staged"
+
+    def stage(self, fn: Callable[..., list[Any]]) -> Callable[..., list[Any]]:
+        return fn
+
+
+@pytest.mark.parametrize("adapter_type", [RecordingSeeds, StagedRecordingSeeds])
+def test_the_examples_seed_reaches_the_reference_and_the_backend(adapter_type: Any) -> None:
+    adapter = adapter_type()
+    c = case("torch.randn(3)")
+    run = run_case(c, adapter, {}, seed=7)  # the same draws on both sides: no difference
+    assert adapter.seeds == [7]
+    assert run.staged == (1 if adapter_type is StagedRecordingSeeds else 0)
+    ref = engine.reference_outputs(c, adapter.policy, {}, 7)
+    assert ref is not None
+    drawn = ReferenceAdapter().randn((3,), 7)
+    assert ref["torch.randn(3)"].value.tolist() == drawn.nested()
+
+
+def test_a_compiled_only_divergence_does_not_explain_an_eager_runs_difference() -> None:
+    with pytest.raises(ConformanceFailure):
+        run_case(case("A.sum()"), SumPlusOne(), entries=[entry("jit", compiled=True)])
+
+
+def test_a_compiled_only_divergence_selects_by_the_drawn_values() -> None:
+    jit_sum = entry("jit-sum", compiled=True, when={"dtype": ("float64",)})
+    run = run_case(case("A.sum()"), StagedSumPlusOneWhenCompiled(), {**X, "dtype": "float64"},
+                   entries=[jit_sum])
+    assert run.staged == 1 and run.observed == {"jit-sum": 1}
+    with pytest.raises(ConformanceFailure, match="only when the whole program is compiled"):
+        run_case(case("A.sum()"), StagedSumPlusOneWhenCompiled(), {**X, "dtype": "float32"},
+                 entries=[jit_sum])
+
+
+def test_holds_and_raises_mismatches_are_kept_when_an_agree_pair_is_checked() -> None:
+    c = case("A.sum()\nA.sum() * 2", holds=("A.sum() == 7",), agree=(("A.sum()", "A.sum() * 2"),))
+    got = engine._run(NumpyAdapter(), c.program, INTS, 0)
+    mismatches = engine._relations(c, {}, got)
+    assert [m.problem for m in mismatches] == ["relation", "relation"]
+    assert [m.output for m in mismatches] == ["A.sum() == 7", "A.sum()  ==  A.sum() * 2"]
+
+
+def test_an_agree_pair_is_allowed_the_sum_of_both_sides_bounds() -> None:
+    c = case("(A + B) + C", agree=(("(A + B) + C", "A + (B + C)"),))
+    v = {"A": np.array(0.1), "B": np.array(0.2), "C": np.array(0.3)}
+    ref = engine.reference_outputs(c, NumpyAdapter().policy, v, 0)
+    assert ref is not None
+    left, right = (float(ref[k].bounds) for k in ("(A + B) + C", "A + (B + C)"))
+    apart = max(left, right) * 1.5  # more than either bound, less than both together
+    assert apart < left + right
+
+    def tensor(value: float) -> Observed:
+        return Observed("tensor", np.array(value), "float64", ())
+
+    got = {"(A + B) + C": tensor(0.6), "A + (B + C)": tensor(0.6 + apart)}
+    assert engine._relations(c, ref, got) == []
+
+
+def test_the_backends_context_is_entered_around_its_compiled_runs() -> None:
+    class StagedWithContext(Staged):
+        name = "numpy-staged-with-context"
+        entered = 0
+
+        @contextmanager
+        def context(self) -> Iterator[None]:
+            type(self).entered += 1
+            yield
+
+    run = run_case(case("A.sum()"), StagedWithContext())
+    assert run.staged == 1
+    assert StagedWithContext.entered == 1
+
+
+def test_the_backends_context_is_entered_around_its_gradient_oracles() -> None:
+    class Backend(ReferenceAdapter):
+        name = "reference-with-context"
+        entered = 0
+
+        @contextmanager
+        def context(self) -> Iterator[None]:
+            type(self).entered += 1
+            yield
+
+    run = run_case(case(GRADIENT), Backend())
+    assert run.oracles
+    assert Backend.entered == 2  # the backend's run, then the oracles
+
+
+DEFAULT_DTYPES = """
+title: values printed with the notes' default dtypes
+claims: [T20]
+examples:
+  - id: notes
+    doctest: |
+      >>> torch.ones(2, dtype=torch.int32)
+      tensor([1, 1])
+      >>> torch.ones(2)
+      tensor([1., 1.])
+      >>> (torch.ones(1), torch.zeros(1))
+      (tensor([1.]), tensor([0.]))
+"""
+
+
+@pytest.mark.parametrize("adapter", [NumpyAdapter(), ReferenceAdapter(NumpyAdapter().policy)],
+                         ids=["numpy", "reference-under-numpy-policy"])
+def test_a_backends_printed_dtypes_are_the_references_under_its_policy(specs_dir: Path,
+                                                                      adapter: Any) -> None:
+    spec = notes_example(specs_dir, DEFAULT_DTYPES)
+    run = CellRun()
+    engine.run_example(spec, spec.examples[0], adapter, [], run)
+    assert run.examples == 1
+
+
+def test_the_reference_is_held_to_the_dtypes_pytorch_prints(specs_dir: Path) -> None:
+    # tensor([1, 1]) is int64 as PyTorch prints it; the reference's int32 ones differ
+    spec = notes_example(specs_dir, DEFAULT_DTYPES)
+    with pytest.raises(ConformanceFailure) as failure:
+        engine.run_example(spec, spec.examples[0], ReferenceAdapter(), [], CellRun())
+    assert [(o["name"], o["problem"]) for o in failure.value.details["outputs"]] == [
+        ("torch.ones(2, dtype=torch.int32)", "dtype")]
+
+
+def test_exact_dtypes_hold_every_backend_to_the_dtypes_pytorch_prints(specs_dir: Path) -> None:
+    exact = DEFAULT_DTYPES.replace("    doctest:", "    exact_dtypes: true\n    doctest:")
+    spec = notes_example(specs_dir, exact)
+    assert spec.examples[0].exact_dtypes
+    with pytest.raises(ConformanceFailure) as failure:
+        engine.run_example(spec, spec.examples[0], NumpyAdapter(), [], CellRun())
+    assert ("torch.ones(2)", "dtype") in [(o["name"], o["problem"])
+                                          for o in failure.value.details["outputs"]]
+
+
+def test_literal_examples_accumulate_in_the_cells_counts(specs_dir: Path) -> None:
+    spec = notes_example(specs_dir, CUMSUM)
+    run = CellRun()
+    for _ in range(2):
+        engine.run_example(spec, spec.examples[0], NumpyAdapter(), [], run)
+    assert (run.examples, run.checked) == (2, 2)
+
+
+def test_a_divergence_with_a_when_never_selects_a_literal_example(specs_dir: Path) -> None:
+    spec = notes_example(specs_dir, CUMSUM)
+    run = CellRun()
+    with pytest.raises(ConformanceFailure):
+        engine.run_example(spec, spec.examples[0], CumsumPlusOne(),
+                           [entry("f32", when={"dtype": ("float32",)})], run)
+    assert run.observed == {} and run.conformed == {}
+
+
+def test_the_backends_context_is_entered_around_a_literal_example(specs_dir: Path) -> None:
+    class WithContext(NumpyAdapter):
+        name = "numpy-with-context"
+        entered = 0
+
+        @contextmanager
+        def context(self) -> Iterator[None]:
+            type(self).entered += 1
+            yield
+
+    spec = notes_example(specs_dir, CUMSUM)
+    engine.run_example(spec, spec.examples[0], WithContext(), [], CellRun())
+    assert WithContext.entered == 1
