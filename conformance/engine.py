@@ -384,7 +384,7 @@ def run_example(spec: Spec, example: Example, adapter: Adapter, entries: list[Di
                 break
             if step.has_output:
                 name = step.program.outputs[0]
-                obs = outputs.get(name, Observed("none"))
+                obs = outputs.get(name, raised)  # missing: an earlier statement raised
                 ref = None if is_oracle else ref_outputs.get(name)
                 got[name] = obs
                 mismatches += compare.against_printed(name, step.printed, obs, adapter.policy,

@@ -1102,3 +1102,28 @@ def test_the_backends_context_is_entered_around_a_literal_example(specs_dir: Pat
     spec = notes_example(specs_dir, CUMSUM)
     engine.run_example(spec, spec.examples[0], WithContext(), [], CellRun())
     assert WithContext.entered == 1
+
+
+TWO_STATEMENTS = """
+title: a literal line of two statements, the first of which raises
+claims: [T20]
+examples:
+  - id: notes
+    doctest: |
+      >>> A = torch.arange(6, dtype=torch.float32).reshape(3, 2)
+      >>> B = A.cumsum(axis=0); B
+      tensor([[0., 1.],
+              [2., 4.],
+              [6., 9.]])
+"""
+
+
+def test_a_printed_line_whose_earlier_statement_raises_reports_that_error(specs_dir: Path) -> None:
+    spec = notes_example(specs_dir, TWO_STATEMENTS)
+    run = CellRun()
+    with pytest.raises(ConformanceFailure) as failure:
+        engine.run_example(spec, spec.examples[0], CumsumRaises(), [], run)
+    (output,) = failure.value.details["outputs"]
+    assert (output["name"], output["problem"]) == ("B", "error")
+    assert output["backend"]["error"] == "RuntimeError: cumsum is broken here"
+    assert (run.examples, run.checked) == (1, 0)  # B was never computed: nothing checked
