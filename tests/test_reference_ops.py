@@ -802,6 +802,23 @@ def test_dot_with_infinite_or_nan_terms_is_ieee() -> None:
     assert same(r.values, [NAN])
 
 
+def test_dot_beyond_float64_is_an_infinity() -> None:
+    """Products of finite float64 inputs that pass float64's range (1e200 * 1e200):
+    the exact products decide (this raised OverflowError, Fraction(inf), before)."""
+    r = ops.dot(T([1e200, -1e200]), T([1e200, 1e100]), P64)
+    assert r.values == [INF]
+    r = ops.dot(T([-1e200]), T([1e200]), P64)
+    assert r.values == [-INF]
+    r = ops.mm(T([1e200, 1.0], shape=(1, 2)), T([1e200, 1.0], shape=(2, 1)), P64)
+    assert r.values == [INF]
+
+
+def test_products_past_float64_that_cancel_are_indeterminate() -> None:
+    with raises(Indeterminate, "a sum of 2 terms whose partial sums may pass float64's largest "
+                               "finite value in one order and not in another (exact sum 0.0)"):
+        ops.dot(T([1e200, -1e200]), T([1e200, 1e200]), P64)
+
+
 @pytest.mark.parametrize(("x", "y"), [((2,), (3,)), ((2, 2), (2, 2)), ((2,), (1, 2)), ((), ())])
 def test_dot_needs_two_vectors_of_the_same_length(x: tuple[int, ...], y: tuple[int, ...]) -> None:
     with raises(ShapeError, f"dot needs two vectors of the same length, got {x} and {y}"):
