@@ -251,6 +251,11 @@ def test_cat_carries_the_bounds_and_zeros_for_exact_tensors() -> None:
     assert ops.cat([a, b], 0, P).bounds == [0.5, 0.25, 0.0]
     assert ops.cat([b, a], 0, P).bounds == [0.0, 0.5, 0.25]
     assert ops.cat([b, b], 0, P).bounds is None
+    a = T([1.0, 2.0, 3.0, 4.0], shape=(2, 2), bounds=[0.5, 0.25, 0.125, 1.0])
+    b = T([5.0, 6.0], shape=(2, 1))
+    r = ops.cat([b, a, b], 1, P)
+    assert r.values == [5.0, 1.0, 2.0, 5.0, 6.0, 3.0, 4.0, 6.0]
+    assert r.bounds == [0.0, 0.5, 0.25, 0.0, 0.0, 0.125, 1.0, 0.0]
 
 
 def test_cat_promotes_over_all_the_tensors() -> None:
@@ -534,6 +539,7 @@ def test_exp_is_elementwise_in_the_default_float_for_integers() -> None:
     assert r.bounds == [approx(9 * U64 + F64), approx(9 * U64 * math.e + F64)]
     r = ops.exp(T([-INF, INF, NAN, 1000.0]), P64)
     assert same(r.values, [0.0, INF, NAN, INF])
+    assert r.bounds == [F64, 0.0, 0.0, 0.0]
     assert ops.exp(T([0.0], "float32"), P64).dtype == "float32"
 
 
@@ -677,6 +683,9 @@ OVERFLOW_MESSAGE = ("a sum of {n} terms whose partial sums may pass float32's la
     ([-TOP32 / 2, -TOP32 / 4], [TOP32 / 4, TOP32 / 4]),
     ([3e38, 3e38], [2e38, 2e38]),  # beyond, but not by more than the inputs' bounds
     ([TOP32, 2.0**105], None),  # beyond by less than the rounding of the sum
+    # beyond by less than the rounding of the terms of both signs, gamma_3 (sum |t|)
+    ([TOP32, 1.0000009821490494e38, -1e38], None),
+    ([3e38, 1e38], [0.5e38, 0.5e38]),  # beyond by less than the inputs' bounds
 ])
 def test_a_float32_sum_that_may_overflow_in_some_orders_only_is_indeterminate(
         terms: list[float], bounds: list[float] | None) -> None:
@@ -695,6 +704,19 @@ def test_the_overflow_message_gives_the_exact_sum_even_past_float64() -> None:
 def test_a_float32_sum_beyond_the_range_by_more_than_the_bounds_overflows() -> None:
     r = ops.sum_(T([3e38, 3e38], "float32", bounds=[1e38, 1e38]), None, False, P)
     assert r.values == [INF]
+    r = ops.sum_(T([3e38, 1e38], "float32", bounds=[0.1e38, 0.1e38]), None, False, P)
+    assert r.values == [INF]
+    r = ops.sum_(T([f32(TOP32), f32(1.00001e38), -1e38], "float32"), None, False, P)
+    assert r.values == [INF]
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_float32_sum_whose_terms_stay_within_the_range_is_not_judged_for_overflow(sign: float) -> None:
+    """Terms of one sign summing to 2e38 reach at most 2e38 (1 + gamma_n) in any order."""
+    r = ops.sum_(T([sign * 2e38, -sign * 1e38], "float32"), None, False, P)
+    assert r.values == [sign * f32(f32(2e38) - f32(1e38))]
+    r = ops.cumsum(T([sign * 1e38, sign * 1e38, -sign * 1e38], "float32"), 0, P)
+    assert r.values == [sign * f32(1e38), sign * f32(2e38), sign * f32(1e38)]
 
 
 def test_mean_divides_the_exact_sum_by_the_count() -> None:
@@ -806,7 +828,7 @@ def test_dot_beyond_float64_is_an_infinity() -> None:
     """Products of finite float64 inputs that pass float64's range (1e200 * 1e200):
     the exact products decide (this raised OverflowError, Fraction(inf), before)."""
     r = ops.dot(T([1e200, -1e200]), T([1e200, 1e100]), P64)
-    assert r.values == [INF]
+    assert r.values == [INF] and r.bounds is None
     r = ops.dot(T([-1e200]), T([1e200]), P64)
     assert r.values == [-INF]
     r = ops.mm(T([1e200, 1.0], shape=(1, 2)), T([1e200, 1.0], shape=(2, 1)), P64)
@@ -881,6 +903,8 @@ def test_rows_split_a_tensor_into_its_last_axis() -> None:
     ([0.0, -0.0], 3, 0.0),
     ([0.0, 0.0], 2, 0.0),
     ([2.0], 3, 2.0),
+    ([1.0], 2, 1.0),
+    ([-0.5, 0.0], 2, 0.5),
 ])
 def test_norm_is_the_lp_norm_over_all_entries(values: list[float], p: float, expected: float) -> None:
     r = ops.norm(T(values, shape=(len(values),)), p, P64)
