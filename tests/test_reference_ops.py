@@ -264,6 +264,12 @@ def test_cat_promotes_over_all_the_tensors() -> None:
     assert ops.cat([b, i32, i64], 0, P).dtype == "int64"
     r = ops.cat([b, b, i32], 0, P)
     assert (r.dtype, r.values) == ("int32", [1, 1, 1])
+    assert ops.cat([f64, i32], 0, P).dtype == "float64"
+
+
+def test_cat_of_one_tensor_is_that_tensor() -> None:
+    r = ops.cat([T([1, 2, 3, 4], "int32", shape=(2, 2))], 1, P)
+    assert (r.shape, r.dtype, r.values) == ((2, 2), "int32", [1, 2, 3, 4])
 
 
 def test_cat_rejects_no_tensors_and_zero_dimensional_ones() -> None:
@@ -423,6 +429,24 @@ def test_integer_division_is_true_division_in_the_default_float() -> None:
     assert (r.dtype, r.values) == ("float32", [0.5])
 
 
+def test_integer_division_broadcasts_both_operands() -> None:
+    r = ops.div(6, T([4, 3], "int64"), P64)
+    assert (r.shape, r.values) == ((2,), [1.5, 2.0])
+    r = ops.div(T([6], "int64"), T([4, 3], "int64"), P64)
+    assert (r.shape, r.values) == ((2,), [1.5, 2.0])
+    r = ops.div(T([6, 3], "int64", shape=(2, 1)), T([4, 3], "int64", shape=(1, 2)), P64)
+    assert (r.shape, r.values) == ((2, 2), [1.5, 2.0, 0.75, 1.0])
+
+
+def test_division_of_integers_by_floats_promotes_under_the_policy() -> None:
+    r = ops.div(T([1, 3], "int64"), 2.0, P64)
+    assert (r.dtype, r.values) == ("float64", [0.5, 1.5])
+    r = ops.div(T([1, 3], "int64"), T([2.0, 4.0], "float32"), P)
+    assert (r.dtype, r.values) == ("float32", [0.5, 0.75])
+    widest = DtypePolicy(default_float="float64", int_float_promotion="widest")
+    assert ops.div(T([1], "int32"), T([2.0], "float32"), widest).dtype == "float64"
+
+
 def test_pow_of_exact_inputs_has_the_pow_rounding_only() -> None:
     r = ops.pow_(T([2.0, 9.0]), T([3.0, 0.5]), P64)
     assert r.values == [8.0, 3.0]
@@ -498,6 +522,7 @@ def test_comparisons_are_elementwise_and_broadcast() -> None:
     r = ops.lt(T([1, 5], "int64"), 3, P)
     assert (r.shape, r.dtype, r.values, r.unsure) == ((2,), "bool", [True, False], None)
     assert ops.gt(3, T([1, 5], "int64"), P).values == [True, False]
+    assert ops.lt(T([1, 5], "int64"), 2.5, P).values == [True, False]
 
 
 def test_comparisons_round_a_python_float_to_the_tensors_dtype_first() -> None:
@@ -506,6 +531,10 @@ def test_comparisons_round_a_python_float_to_the_tensors_dtype_first() -> None:
     assert ops.eq(0.1, x, P).values == [True]
     assert ops.eq(x, 0.1).values == [False]  # without a policy: no conversion
     assert ops.lt(x, 0.1, P).values == [False]
+    # f32(0.1) is above 0.1: compared unconverted, 0.1 < f32(0.1)
+    assert ops.lt(0.1, x, P).values == [False]
+    assert ops.gt(x, 0.1, P).values == [False]
+    assert ops.gt(x, 0.1).values == [True]
 
 
 def test_comparisons_within_the_bounds_are_unsure() -> None:
@@ -730,6 +759,12 @@ def test_mean_divides_the_exact_sum_by_the_count() -> None:
     assert r.values == [0.0]
 
 
+def test_mean_bound_carries_the_inputs_bounds() -> None:
+    r = ops.mean(T([1.0, 3.0], bounds=[0.5, 0.25]), None, False, P64)
+    assert r.values == [2.0]
+    assert r.bounds == [approx((0.75 + gamma(1, U64) * 4 + U64 * 4 + 2 * F64) / 2 + 2 * U64 * 2 + F64)]
+
+
 def test_mean_of_integers_is_in_the_default_float() -> None:
     r = ops.mean(T([1, 2, 4], "int64"), None, False, P64)
     assert (r.dtype, r.values) == ("float64", [float(Fraction(7, 3))])
@@ -858,6 +893,7 @@ def test_mv_gives_the_dot_of_each_row_with_the_vector() -> None:
     assert r.bounds == [approx(0.1 + 0.4 + 0.02 + gamma(2, U64) * 3 + U64 * 3 + 3 * F64),
                         approx(4 * 0.2 + gamma(2, U64) * 7 + U64 * 7 + 3 * F64)]
     assert ops.mv(T([1, 2], "int32", shape=(1, 2)), T([1, 1], "int64"), P).dtype == "int64"
+    assert ops.mv(T([1, 2], "int32", shape=(1, 2)), T([1.0, 1.0], "float32"), P).dtype == "float32"
 
 
 @pytest.mark.parametrize(("a", "x"), [((2, 3), (2,)), ((3,), (3,)), ((2, 3), (3, 1)), ((1, 2, 3), (3,))])
@@ -877,6 +913,11 @@ def test_mm_column_j_is_mv_of_column_j() -> None:
     assert r.bounds == [approx(0.3 + gamma(2, U64) * 13 + U64 * 13 + 3 * F64),
                         approx(0.4 + 0.4 + gamma(2, U64) * 16 + U64 * 16 + 3 * F64)]
     assert ops.mm(T([1], "int32", shape=(1, 1)), T([1.0], "float32", shape=(1, 1)), P).dtype == "float32"
+    r = ops.mm(T([1.0, 2.0, 3.0, 4.0], shape=(2, 2), bounds=[0.0, 0.0, 0.5, 0.25]),
+               T([1.0, 1.0], shape=(2, 1)), P64)
+    assert r.values == [3.0, 7.0]
+    assert r.bounds == [approx(gamma(2, U64) * 3 + U64 * 3 + 3 * F64),
+                        approx(0.75 + gamma(2, U64) * 7 + U64 * 7 + 3 * F64)]
 
 
 @pytest.mark.parametrize(("a", "b"), [((2, 3), (2, 2)), ((3,), (3, 1)), ((2, 3), (3,)), ((1, 2, 3), (3, 1))])
@@ -886,9 +927,12 @@ def test_mm_needs_two_matrices_of_matching_inner_size(a: tuple[int, ...], b: tup
 
 
 def test_rows_split_a_tensor_into_its_last_axis() -> None:
-    rows, bnds = ops._rows(T([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], shape=(3, 2), bounds=[0.0, 0.5] * 3))
+    rows, bnds = ops._rows(T([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], shape=(3, 2),
+                             bounds=[0.0, 0.5, 1.0, 1.5, 2.0, 2.5]))
     assert rows == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
-    assert bnds == [[0.0, 0.5]] * 3
+    assert bnds == [[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]]
+    rows, _ = ops._rows(T([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], shape=(2, 1, 3)))
+    assert rows == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     assert ops._rows(T([], shape=(2, 0))) == ([[], []], [[], []])
 
 
@@ -967,7 +1011,7 @@ GRID = np.arange(24, dtype=np.int64).reshape(2, 3, 4)
     0, -1, 1, (1, 2), (0, -3, 3), (-2, 0, -4), slice(None), slice(1, None), (slice(None), 1),
     (Ellipsis, 1), (1, Ellipsis), (0, Ellipsis, 2), (Ellipsis,), Ellipsis, (0, 1, 2, Ellipsis),
     (Ellipsis, 0, 1, 2), (slice(None, None, 2), slice(0, 3, 2), slice(-3, None)),
-    (slice(5, 9),), (1, slice(2, 0)), (slice(None), slice(None), slice(None, None, 3)),
+    (slice(5, 9),), (1, slice(2, 0)), (slice(0, 2, 1),), (slice(None), slice(None), slice(None, None, 3)),
     (), (1, Ellipsis, slice(1, 3)),
 ])
 def test_getitem_is_basic_indexing(key: Any) -> None:
