@@ -305,6 +305,16 @@ def test_binary_result_dtype_of_tensors_and_python_scalars() -> None:
     assert ops.mul(T([True], "bool"), 3, P).dtype == "int64"
 
 
+@pytest.mark.parametrize(("op", "scalar", "expected"), [
+    (ops.add, 1.5, [2.5, 4.5]), (ops.sub, 2.5, [-1.5, 0.5]), (ops.mul, 2.0, [2.0, 6.0]),
+    (ops.pow_, 2.0, [1.0, 9.0]), (ops.div, 2.0, [0.5, 1.5]),
+])
+def test_an_integer_tensor_and_a_python_float_give_the_default_float(op: Any, scalar: float,
+                                                                     expected: list[float]) -> None:
+    r = op(T([1, 3], "int64"), scalar, P64)
+    assert (r.dtype, r.values) == ("float64", expected)
+
+
 def test_binary_broadcasts_both_operands_and_their_bounds() -> None:
     col = T([1.0, 2.0], shape=(2, 1), bounds=[0.5, 0.25])
     row = T([10.0, 20.0, 30.0], shape=(1, 3))
@@ -465,6 +475,8 @@ def test_pow_of_a_zero_base_with_a_bound() -> None:
     # |(0 + d)^b| <= |d|^b for b > 0
     r = ops.pow_(T([0.0], bounds=[0.5]), T([2.0]), P64)
     assert r.values == [0.0] and r.bounds == [approx(0.25 + F64)]
+    r = ops.pow_(T([0.0], bounds=[0.25]), T([0.5]), P64)
+    assert r.values == [0.0] and r.bounds == [approx(0.5 + F64)]
     # b = 0: 0^0 = 1 but (0 + d)^0 near 0 is unbounded
     r = ops.pow_(T([0.0], bounds=[0.5]), T([0.0]), P64)
     assert r.values == [1.0] and r.bounds == [INF]
@@ -728,6 +740,12 @@ def test_the_overflow_message_gives_the_exact_sum_even_past_float64() -> None:
     with raises(Indeterminate, "a sum of 3 terms whose partial sums may pass float64's largest "
                                "finite value in one order and not in another (exact sum 1e+308)"):
         ops.sum_(T([1e308, 1e308, -1e308]), None, False, P64)
+
+
+def test_the_overflow_message_gives_the_exact_sum_where_float64_partial_sums_overflow() -> None:
+    with raises(Indeterminate, "a sum of 5 terms whose partial sums may pass float64's largest "
+                               "finite value in one order and not in another (exact sum 0.5)"):
+        ops.sum_(T([1e308, 1e308, -1e308, -1e308, 0.5]), None, False, P64)
 
 
 def test_a_float32_sum_beyond_the_range_by_more_than_the_bounds_overflows() -> None:
