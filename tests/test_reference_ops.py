@@ -525,6 +525,16 @@ def test_float32_overflow_within_the_bound_of_the_largest_value_is_indeterminate
         ops.sub(T([-TOP32], "float32"), T([2.0**105], "float32"), P)
 
 
+def test_float32_overflow_exactly_at_the_edge_is_indeterminate() -> None:
+    """x - e = top (1 + u) exactly (x = 2^128 + 2^106, e = 2^106 + 2^80): the edge is
+    included."""
+    a = T([2.0**127], "float32", bounds=[2.0**105 - 7 * 2.0**80])
+    b = T([2.0**127 + 2.0**106], "float32")
+    assert B.elementwise("add", 2.0**128 + 2.0**106, 2.0**105 - 7 * 2.0**80, "float32") == 2.0**106 + 2.0**80
+    with raises(Indeterminate, f"{2.0**128 + 2.0**106!r} is at the edge of float32's range"):
+        ops.add(a, b, P)
+
+
 def test_comparisons_are_elementwise_and_broadcast() -> None:
     a = T([1.0, 2.0, 3.0], shape=(3, 1))
     b = T([2.0, 3.0], shape=(1, 2))
@@ -734,6 +744,21 @@ def test_a_float32_sum_that_may_overflow_in_some_orders_only_is_indeterminate(
     total = float(sum((Fraction(t) for t in terms), Fraction(0)))
     with raises(Indeterminate, OVERFLOW_MESSAGE.format(n=len(terms), total=total)):
         ops.sum_(T(terms, "float32", bounds=bounds), None, False, P)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_sum_whose_reach_is_exactly_the_largest_value_is_within_the_range(sign: float) -> None:
+    """|t| (1 + gamma_1) + bound = top exactly: no order passes the largest finite value."""
+    reach = (TOP32 / 2) * (1 + B.gamma(1, "float32"))
+    bound = TOP32 - reach
+    assert reach + bound == TOP32
+    r = ops.sum_(T([sign * TOP32 / 2], "float32", bounds=[bound]), None, False, P)
+    assert r.values == [sign * TOP32 / 2]
+
+
+def test_an_infinite_term_with_finite_terms_that_overflow_in_some_orders_is_indeterminate() -> None:
+    with raises(Indeterminate, OVERFLOW_MESSAGE.format(n=4, total=INF)):
+        ops.sum_(T([INF] + [f32(3e38)] * 2 + [-f32(3e38)] * 2, "float32"), None, False, P)
 
 
 def test_the_overflow_message_gives_the_exact_sum_even_past_float64() -> None:
