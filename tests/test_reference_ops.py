@@ -974,7 +974,7 @@ def test_rows_split_a_tensor_into_its_last_axis() -> None:
                              bounds=[0.0, 0.5, 1.0, 1.5, 2.0, 2.5]))
     assert rows == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
     assert bnds == [[0.0, 0.5], [1.0, 1.5], [2.0, 2.5]]
-    rows, _ = ops._rows(T([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], shape=(2, 1, 3)))
+    rows, _ = ops._rows(T([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], shape=(1, 2, 3)))
     assert rows == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     assert ops._rows(T([], shape=(2, 0))) == ([[], []], [[], []])
 
