@@ -756,6 +756,26 @@ def test_a_sum_whose_reach_is_exactly_the_largest_value_is_within_the_range(sign
     assert r.values == [sign * TOP32 / 2]
 
 
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_a_sum_past_the_range_by_exactly_its_margin_is_indeterminate(sign: float) -> None:
+    """|above - below| - (gamma_4 (above + below) + bound) = top (1 + u) exactly (the terms
+    are powers of two chosen so that the bound that makes it exact is a float64): not
+    beyond the range; one ulp less of bound and it is beyond, an infinity."""
+    terms = [2.0**127, 2.0**127, 2.0**127 + 2.0**106 + 2.0**104, -(2.0**127 - 2.0**106 - 2.0**104)]
+    above = sum((Fraction(t) for t in terms if t > 0), Fraction(0))
+    below = sum((Fraction(-t) for t in terms if t < 0), Fraction(0))
+    edge = Fraction(TOP32) * (1 + Fraction(U32))
+    exact_bound = above - below - Fraction(B.gamma(4, "float32")) * (above + below) - edge
+    bound = float(exact_bound)
+    assert Fraction(bound) == exact_bound
+    x = T([sign * t for t in terms], "float32", bounds=[bound, 0.0, 0.0, 0.0])
+    total = sign * float(above - below)
+    with raises(Indeterminate, OVERFLOW_MESSAGE.format(n=4, total=total)):
+        ops.sum_(x, None, False, P)
+    x = T([sign * t for t in terms], "float32", bounds=[math.nextafter(bound, 0.0), 0.0, 0.0, 0.0])
+    assert ops.sum_(x, None, False, P).values == [sign * INF]
+
+
 def test_an_infinite_term_with_finite_terms_that_overflow_in_some_orders_is_indeterminate() -> None:
     with raises(Indeterminate, OVERFLOW_MESSAGE.format(n=4, total=INF)):
         ops.sum_(T([INF] + [f32(3e38)] * 2 + [-f32(3e38)] * 2, "float32"), None, False, P)
