@@ -454,7 +454,8 @@ def _magnitude(values: Iterable[float]) -> float:
         return math.inf
 
 
-def _overflows(terms: Sequence[float], total: float, propagated: float, dtype: str) -> bool:
+def _overflows(terms: Sequence[float], total: float, propagated: float, dtype: str,
+               exact: Sequence[Fraction] | None = None) -> bool:
     """Whether a sum of the finite ``terms`` (exact sum ``total``) overflows ``dtype``
     however a backend orders it.
 
@@ -466,7 +467,9 @@ def _overflows(terms: Sequence[float], total: float, propagated: float, dtype: s
     that pass the range in one order and not in another (a running sum of [M, M, -M]
     gives inf, the exact sum is M), or a sum at the edge of the range.  Overflow is
     not documented, so neither is judged.  An infinite ``propagated`` bound leaves
-    the value unchecked: there is nothing to decide."""
+    the value unchecked: there is nothing to decide.  ``exact``: the terms' exact
+    values where a float term may itself have overflowed (a product of finite
+    inputs beyond float64's range)."""
     if not math.isfinite(propagated):
         return False
     top = LARGEST[dtype]
@@ -478,8 +481,9 @@ def _overflows(terms: Sequence[float], total: float, propagated: float, dtype: s
     if not (reaches_inf or reaches_minus_inf):
         return False
     # exact arithmetic from here: the sums themselves may be beyond float64's range
-    above_q = sum((Fraction(t) for t in terms if t > 0), Fraction(0))
-    below_q = sum((Fraction(-t) for t in terms if t < 0), Fraction(0))
+    qs = [Fraction(t) for t in terms] if exact is None else exact
+    above_q = sum((q for q in qs if q > 0), Fraction(0))
+    below_q = sum((-q for q in qs if q < 0), Fraction(0))
     margin = Fraction(slack) * (above_q + below_q) + Fraction(propagated)
     beyond = abs(above_q - below_q) - margin > Fraction(top) * (1 + Fraction(B.unit(dtype)))
     other_side = reaches_minus_inf if above_q > below_q else reaches_inf
@@ -585,7 +589,11 @@ def _dot_entry(xs: list[Any], exs: list[float], ys: list[Any], eys: list[float],
     products = [float(a) * float(b) for a, b in zip(xs, ys, strict=True)]
     prop = sum(abs(float(b)) * ea + abs(float(a)) * eb + ea * eb
                for a, ea, b, eb in zip(xs, exs, ys, eys, strict=True))
-    if all(math.isfinite(t) for t in (*xs, *ys)) and _overflows(products, v, prop, result_dtype):
+    # a product of finite inputs may pass float64's range: then the exact products decide
+    if all(math.isfinite(t) for t in (*xs, *ys)) and _overflows(
+            products, v, prop, result_dtype,
+            None if all(math.isfinite(t) for t in products)
+            else [Fraction(a) * Fraction(b) for a, b in zip(xs, ys, strict=True)]):
         return math.copysign(math.inf, v), 0.0
     return v, B.inner_product(len(xs), _magnitude(products), float(v), prop, result_dtype)
 
