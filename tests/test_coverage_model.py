@@ -71,6 +71,9 @@ NEEDS: dict[str, set[str]] = {
     "tensors/indexing/any_index": {"long_axis"},
     # an L1 norm that is the largest |x_i| is right on one element: only vectors show it
     "linear_algebra/norms/vectors": {"vector", "negative_zero", "both_signs"},
+    # a norm that drops a tall matrix's rows past its square part: X and X.T of a
+    # non-square X (both sides >= 2) are a tall and a wide matrix
+    "linear_algebra/norms/frobenius": {"non_square", "square"},
 }
 
 
