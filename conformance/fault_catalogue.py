@@ -22,10 +22,6 @@ from typing import Any
 
 from tensor_conformance.faults import Fault
 
-#: faults reachable only once the adapters call the library's own matrix norm and
-#: ``jax.lax.stop_gradient`` (issue 10 item 1)
-AFTER_ADAPTER_AUDIT = "reached once adapters call the library's own function (issue 10 item 1)"
-
 
 def _is_float32(x: Any) -> bool:
     return str(getattr(x, "dtype", "")).endswith("float32")
@@ -825,8 +821,7 @@ FAULTS: list[Fault] = [
     _f("torch-vector-norm-l1-no-abs", "torch.linalg.vector_norm", _torch_vector_norm_l1_no_abs,
        "the L1 norm sums the elements without their absolute values", ("L10",), r"norm"),
     _f("torch-norm-matrix-skips-last-row", "torch.norm", _torch_norm_matrix_rows,
-       "torch.norm(X) of a matrix (Frobenius) skips the last row", ("L11",), r"norm",
-       AFTER_ADAPTER_AUDIT),
+       "torch.norm(X) of a matrix (Frobenius) skips the last row", ("L11",), r"norm"),
     # -- torch: randn
     _f("torch-randn-std-1.1", "torch.randn", _torch_randn_wide,
        "torch.randn samples have standard deviation 1.1", ("T08",), r"var|p1|p2|randn"),
@@ -882,7 +877,7 @@ FAULTS: list[Fault] = [
        "largest |x_i|", ("L10",), r"norm"),
     _f("numpy-norm-matrix-drops-rows", "numpy.linalg.norm", _np_norm_matrix_diagonal,
        "np.linalg.norm(X) of a tall matrix ignores the rows past its square part", ("L11",),
-       r"norm", AFTER_ADAPTER_AUDIT),
+       r"norm"),
     _f("numpy-randn-std-0.85", "numpy.random.default_rng", _np_default_rng_narrow,
        "standard_normal samples have standard deviation 0.85", ("T08",),
        r"var|p1|p2|randn"),
@@ -911,14 +906,12 @@ FAULTS: list[Fault] = [
        "the L1 norm of a vector (jnp.linalg.norm(x, 1), vector_norm(x, ord=1)) gives the "
        "largest |x_i|", ("L10",), r"norm"),
     _f("jax-norm-matrix-skips-last-row", "jax.numpy.linalg.norm", _jnp_norm_matrix_rows,
-       "jnp.linalg.norm(X) of a matrix skips the last row", ("L11",), r"norm",
-       AFTER_ADAPTER_AUDIT),
+       "jnp.linalg.norm(X) of a matrix skips the last row", ("L11",), r"norm"),
     _f("jax-jit-miscompiles", "jax.jit", _jax_jit_scales_floats,
        "jax.jit-compiled programs return float results 0.1% off (eagerly JAX is right)",
        ("T10",), r"only when the whole program is compiled"),
     _f("jax-grad-scaled-1.001", "jax.grad", _jax_grad_scaled,
        "jax.grad's gradients are 1.001 times too large", ("A02",), r"grad"),
     _f("jax-stop-gradient-identity", "jax.lax.stop_gradient", _jax_stop_gradient_identity,
-       "jax.lax.stop_gradient lets gradients through", ("A04",), r"grad",
-       AFTER_ADAPTER_AUDIT),
+       "jax.lax.stop_gradient lets gradients through", ("A04",), r"grad"),
 ]
