@@ -170,6 +170,18 @@ def test_booleans_are_both_values() -> None:
     assert values.dtype == np.bool_ and set(values.tolist()) == {False, True}
 
 
+def test_a_bool_array_ignores_the_float_options() -> None:
+    """An entry whose dtype is drawn (``dtypes: [bool, float64]``) may ask for zeros, NaN
+    and infinity: a bool array is plain booleans all the same, half of them True."""
+    block = {"dtype": {"dtypes": ["bool", "float64"]},
+             "A": {"array": {"dtype": "dtype", "shape": [20], "zeros": True,
+                             "allow_nan": True, "allow_infinity": True}}}
+    bools = [d["A"] for d in given_draws(block, 100) if d["dtype"] == "bool"]
+    values = np.concatenate(bools)
+    assert len(bools) > 10 and values.dtype == np.bool_
+    assert 0.3 < values.mean() < 0.7
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_floats_are_finite_normal_and_span_the_default_range(dtype: str) -> None:
     values = element_values({"dtype": dtype})
