@@ -226,6 +226,17 @@ def test_float32_draws_near_zero_are_never_subnormal() -> None:
     assert not ((values != 0) & (np.abs(values) < np.finfo(np.float32).tiny)).any()
 
 
+def test_a_narrow_float32_range_reaches_its_inner_ends_and_never_passes_them() -> None:
+    """[0.0999999, 0.1] holds about a dozen float32 values: the draws reach the first above
+    the lower bound and the last below the upper one, and nothing beyond either."""
+    values = element_values({"dtype": "float32", "min_value": 0.0999999, "max_value": 0.1})
+    # neither bound is a float32: the nearest float32 is below the lower, above the upper
+    assert float(np.float32(0.0999999)) < 0.0999999 and float(np.float32(0.1)) > 0.1
+    lo = np.nextafter(np.float32(0.0999999), np.float32(1))
+    hi = np.nextafter(np.float32(0.1), np.float32(0))
+    assert values.min() == lo and values.max() == hi
+
+
 def test_float_bounds_that_the_dtype_cannot_hold_stay_inside() -> None:
     """min 0.001 is not a float32: the draws start at the first float32 above it."""
     values = element_values({"dtype": "float32", "min_value": 0.001, "max_value": 0.1})
