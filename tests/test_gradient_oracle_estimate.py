@@ -301,6 +301,27 @@ def test_finite_differences_allow_twice_the_estimates_error() -> None:
     assert fails(2.5 * error) and fails(-2.5 * error)
 
 
+@pytest.mark.parametrize(("off", "fails"), [(4, False), (-4, False), (-5, True), (6, True)])
+def test_finite_differences_allow_4_u64_of_the_gradient_along_v_to_the_last_bit(
+        monkeypatch: pytest.MonkeyPatch, off: int, fails: bool) -> None:
+    """The estimate's error and the reference's bound set to 0, x.grad along v exactly 1.0:
+    an estimate 4 u64 away still agrees (the tolerance holds its own edge), 5 u64 below
+    or 6 u64 above (the nearest floats beyond) does not."""
+    variables = {"x": np.zeros(256)}
+    ref = with_grad(run_reference(SQUARES, variables), bounds=np.zeros(256))
+    v = gradients.direction(variables, ("x",))["x"]
+    i = int(np.flatnonzero(np.log2(np.abs(v)) % 1 == 0)[0])  # |v_i| a power of two
+    grad = np.zeros(256)
+    grad[i] = 1 / v[i]
+    assert along(grad, variables) == 1.0
+    monkeypatch.setattr(gradients, "_finite_difference",
+                        lambda gp, variables, v: (1.0 + off * U64, 0.0))
+    found = gradients.check(gp_of(SQUARES), JvpReference(0.0), variables,
+                            with_grad(ref, value=grad), ref)
+    assert found.checked["finite_differences"] == 1
+    assert bool(found.mismatches) == fails
+
+
 def jvp_disagrees(got: dict[str, Observed], ref: dict[str, Observed], tangent: float,
                   variables: dict[str, Any], source: str = SQUARES,
                   adapter: JvpReference | None = None) -> bool:

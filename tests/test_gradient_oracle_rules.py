@@ -129,6 +129,11 @@ def test_the_direction_is_scaled_to_each_element() -> None:
     v = gradients.direction({"x": x}, ("x",))["x"]
     assert (v / unit).tolist() == [1, 1, 1, 2, 4, 1024, 2**20, 1, 1]
     assert gradients.direction({"x": x.astype(np.float32)}, ("x",))["x"].tolist() == v.tolist()
+    # the scale is read from x in float64: float32's own log2 of 2.828427 (just below 2^1.5)
+    # rounds up to 1.5, which would make the scale 4, not the nearest power of two, 2
+    one = gradients.direction({"x": np.zeros(1)}, ("x",))["x"]
+    x32 = np.array([2.828427], dtype=np.float32)
+    assert (gradients.direction({"x": x32}, ("x",))["x"] / one).tolist() == [2]
 
 
 def test_finite_differences_do_not_push_a_small_element_across_its_kink() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument, Unsatisfiable
 
@@ -32,6 +32,7 @@ from tensor_conformance.strategies import (
     build,
     draw_all,
     draw_sharing_structure,
+    draw_values_like,
     shapes_strategy,
 )
 
@@ -169,6 +170,18 @@ def test_booleans_are_both_values() -> None:
     assert values.dtype == np.bool_ and set(values.tolist()) == {False, True}
 
 
+def test_a_bool_array_ignores_the_float_options() -> None:
+    """An entry whose dtype is drawn (``dtypes: [bool, float64]``) may ask for zeros, NaN
+    and infinity: a bool array is plain booleans all the same, half of them True."""
+    block = {"dtype": {"dtypes": ["bool", "float64"]},
+             "A": {"array": {"dtype": "dtype", "shape": [20], "zeros": True,
+                             "allow_nan": True, "allow_infinity": True}}}
+    bools = [d["A"] for d in given_draws(block, 100) if d["dtype"] == "bool"]
+    values = np.concatenate(bools)
+    assert len(bools) > 10 and values.dtype == np.bool_
+    assert 0.3 < values.mean() < 0.7
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_floats_are_finite_normal_and_span_the_default_range(dtype: str) -> None:
     values = element_values({"dtype": dtype})
@@ -196,6 +209,34 @@ def test_nan_and_infinity_only_where_allowed() -> None:
     assert set(inf[np.isinf(inf)].tolist()) == {math.inf, -math.inf} and not np.isnan(inf).any()
 
 
+def test_zeros_true_makes_zero_the_simplest_draw() -> None:
+    """A falsifying example shrinks to an exact zero (the kink the entry asks for), before
+    any value of the range: hypothesis shrinks towards the first of its options."""
+    draw = build("A", {"array": {"dtype": "float32", "shape": [1], "zeros": True,
+                                 "min_value": 1, "max_value": 2}})({})
+    simplest = find(draw, lambda a: True, settings=settings(database=None, derandomize=True))
+    assert simplest.tolist() == [0.0] and not np.signbit(simplest[0])
+
+
+def test_float32_draws_near_zero_are_never_subnormal() -> None:
+    """A range around zero holds float32 subnormals: none is drawn (a backend may flush
+    them to zero)."""
+    values = element_values({"dtype": "float32", "min_value": -1e-36, "max_value": 1e-36})
+    assert values.dtype == np.float32 and (values != 0).any()
+    assert not ((values != 0) & (np.abs(values) < np.finfo(np.float32).tiny)).any()
+
+
+def test_a_narrow_float32_range_reaches_its_inner_ends_and_never_passes_them() -> None:
+    """[0.0999999, 0.1] holds about a dozen float32 values: the draws reach the first above
+    the lower bound and the last below the upper one, and nothing beyond either."""
+    values = element_values({"dtype": "float32", "min_value": 0.0999999, "max_value": 0.1})
+    # neither bound is a float32: the nearest float32 is below the lower, above the upper
+    assert float(np.float32(0.0999999)) < 0.0999999 and float(np.float32(0.1)) > 0.1
+    lo = np.nextafter(np.float32(0.0999999), np.float32(1))
+    hi = np.nextafter(np.float32(0.1), np.float32(0))
+    assert values.min() == lo and values.max() == hi
+
+
 def test_float_bounds_that_the_dtype_cannot_hold_stay_inside() -> None:
     """min 0.001 is not a float32: the draws start at the first float32 above it."""
     values = element_values({"dtype": "float32", "min_value": 0.001, "max_value": 0.1})
@@ -203,7 +244,8 @@ def test_float_bounds_that_the_dtype_cannot_hold_stay_inside() -> None:
 
 
 @pytest.mark.parametrize(("bound", "up"), [(0.001, True), (0.001, False), (-0.1, True),
-                                           (-0.1, False), (1e6, True)])
+                                           (-0.1, False), (1e6, True), (1e6, False),
+                                           (-1e6, True)])
 def test_representable_is_the_nearest_dtype_value_inside_the_bound(bound: float, up: bool) -> None:
     f32 = np.dtype("float32")
     got = _representable(bound, f32, up=up)
@@ -391,6 +433,9 @@ def test_values_below_float32s_smallest_normal_move_out_to_it_with_their_sign() 
     assert np.signbit(moved[1])  # -0.0 stays -0.0
     assert _normal_in_float32(-1e-40) == -FLOAT32_TINY
     assert _normal_in_float32(0.5) == 0.5
+    # a Python float zero stays zero, its sign kept
+    assert _normal_in_float32(0.0) == 0.0 and not math.copysign(1.0, _normal_in_float32(0.0)) < 0
+    assert math.copysign(1.0, _normal_in_float32(-0.0)) < 0
     # narrowed to float32, nothing is subnormal
     narrowed = np.abs(moved.astype(np.float32))
     assert np.all((narrowed == 0) | (narrowed >= np.finfo(np.float32).tiny))
@@ -506,4 +551,47 @@ def test_draws_that_cannot_be_used_are_replaced_and_a_test_case_of_none_rejected
     assert len(groups) == 10 and all(e["A"].sum() > 0 for g in groups for e in g)
     assert all(1 <= len(g) <= 8 for g in groups) and sum(map(len, groups)) > 60
     with pytest.raises(Unsatisfiable):
-        shared_draws(entries, Sharing(3, 2, 4), keep=lambda variables: None)
+        shared_draws(entries, Sharing(3, 1, 1), keep=lambda variables: None)
+
+
+def test_a_structure_gets_at_most_twice_its_share_of_draws() -> None:
+    """With ``values`` 2 a structure is drawn at most 4 times: a ``keep`` that accepts only
+    from the 4th draw on keeps one example, after exactly 4 calls."""
+    given_ = {"A": build("A", {"array": {"dtype": "int32", "shape": [2]}}),
+              "n": build("n", {"integers": {"min_value": 0, "max_value": 3}})}
+    calls: list[int] = []
+
+    def late(variables: dict[str, Any]) -> Any:
+        calls[-1] += 1
+        return variables if calls[-1] >= 4 else None
+
+    @settings(max_examples=5, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def collect(data: st.DataObject) -> None:
+        calls.append(0)
+        kept = draw_sharing_structure(data, given_, late, Sharing(5, 1, 2))
+        assert len(kept) == 1 and calls[-1] == 4
+
+    collect()
+    assert len(calls) == 5
+
+
+def test_refilled_values_are_labelled_with_their_names() -> None:
+    """A falsifying example of a repeated structure reads ``Draw 3 (A): ...`` for the
+    array's new values, as the structure's own draws do."""
+    given_ = {"A": build("A", {"array": {"dtype": "int32", "shape": [2]}}),
+              "n": build("n", {"integers": {"min_value": 0, "max_value": 3}})}
+
+    @settings(max_examples=5, derandomize=True, database=None)
+    @given(st.data())
+    def fails(data: st.DataObject) -> None:
+        like = draw_all(data, given_)
+        again = draw_values_like(data, given_, like)
+        assert again["n"] == like["n"] and again["A"].shape == (2,)
+        raise AssertionError("planted")
+
+    with pytest.raises(AssertionError, match="planted") as info:
+        fails()
+    notes = getattr(info.value, "__notes__", [])
+    assert any(note.startswith("Draw 3 (A): ") for note in notes), notes
