@@ -3,14 +3,16 @@
 For a case whose program builds ``y`` from leaves (``x.requires_grad_(True)``),
 calls ``y.backward()`` once and shows ``x.grad``, the function differentiated is
 the program up to that ``backward()``: ``F(leaves) = y``.  Along one direction
-``v`` (fixed pseudo-random values in [-1, 1]) the backend's gradients must give
+``v`` (fixed pseudo-random values in [-1, 1], each element scaled by the power of
+two nearest ``max(1, |x_i|)``) the backend's gradients must give
 ``sum_x <x.grad, v_x>`` equal to
 
 * **finite differences**: the central difference ``(F(x + h v) - F(x - h v)) / 2h``
   with F run by the reference in float64, at steps ``h`` and ``h / 2``, where
-  ``h`` the power of two nearest ``u64^(1/3) max(1, |x|)`` (the step that balances
-  truncation and rounding error in float64; with v on a dyadic grid, ``x + t v`` is
-  exact).  Their difference, plus F's own rounding (the reference's bound on F: under
+  ``h = 2^-18`` is the power of two nearest ``u64^(1/3)`` (the step that balances
+  truncation and rounding error in float64; each element moves by ``h`` times its own
+  scale, so a small element next to a kink is not pushed across it by a large one's
+  step; with v on a dyadic grid, ``x + t v`` is exact).  Their difference, plus F's own rounding (the reference's bound on F: under
   cancellation that is u64 times the intermediates, not times |F|) over the step,
   estimates the error; where the difference is large
   (F is not smooth there: a branch or a loop count changes between x - h v and
