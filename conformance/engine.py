@@ -384,7 +384,10 @@ def run_example(spec: Spec, example: Example, adapter: Adapter, entries: list[Di
                 break
             if step.has_output:
                 name = step.program.outputs[0]
-                obs = outputs.get(name, raised)  # missing: an earlier statement raised
+                # missing: an earlier statement of the line raised, and that error is shown
+                obs = outputs.get(name, raised)
+                if obs is None:  # the interpreter returns the output or raises first
+                    raise RuntimeError(f"{name}: the backend's run gave neither it nor an error")
                 ref = None if is_oracle else ref_outputs.get(name)
                 got[name] = obs
                 mismatches += compare.against_printed(name, step.printed, obs, adapter.policy,

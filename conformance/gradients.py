@@ -12,10 +12,10 @@ two nearest ``max(1, |x_i|)``) the backend's gradients must give
   ``h = 2^-18`` is the power of two nearest ``u64^(1/3)`` (the step that balances
   truncation and rounding error in float64; each element moves by ``h`` times its own
   scale, so a small element next to a kink is not pushed across it by a large one's
-  step; with v on a dyadic grid, ``x + t v`` is exact).  Their difference, plus F's own rounding (the reference's bound on F: under
-  cancellation that is u64 times the intermediates, not times |F|) over the step,
-  estimates the error; where the difference is large
-  (F is not smooth there: a branch or a loop count changes between x - h v and
+  step; with v on a dyadic grid, ``x + t v`` is exact).  Their difference, plus F's
+  own rounding (the reference's bound on F: under cancellation that is u64 times the
+  intermediates, not times |F|) over the step, estimates the error; where the
+  difference is large (F is not smooth there: a branch or a loop count changes between x - h v and
   x + h v) the oracle is inconclusive for that example, never a failure;
 * **forward mode**, on backends with ``jvp(fn, primals, tangents)`` (PyTorch:
   ``torch.func.jvp``, JAX: ``jax.jvp``): the backend's own derivative of F along v.
