@@ -248,3 +248,34 @@ def test_the_shipped_registry_has_no_two_identical_entries_but_for_the_backend()
     shared = [e.id for e in reg.entries if e.backend == "jax-x64" and e.id.startswith("jax-")
               and not e.id.startswith("jax-x64-")]
     assert "jax-grad-abs-at-zero" in shared
+
+
+GRADIENT_ENTRY = """
+- id: numpy-cumsum-grad
+  backend: numpy
+  spec: tensors/cumsum
+  cases: [any_axis]
+  gradient: true
+  outputs: [A.grad]
+  reason: a gradient entry
+"""
+
+
+def test_a_gradient_entry_applies_to_the_gradient_cell_of_its_case_only(
+        tmp_path: Path, specs: list[Spec]) -> None:
+    reg = load(tmp_path, specs, GRADIENT_ENTRY)
+    (e,) = reg.entries
+    assert e.gradient
+    assert reg.for_cell("tensors/cumsum", "any_axis/gradient", "numpy") == [e]
+    assert reg.for_cell("tensors/cumsum", "any_axis", "numpy") == []
+    assert reg.for_cell("tensors/cumsum", "other/gradient", "numpy") == []
+    forward = load(tmp_path, specs, ENTRY, "forward.yaml")
+    assert forward.for_cell("tensors/cumsum", "any_axis/gradient", "numpy") == []
+
+
+def test_a_gradient_entry_explains_the_gradient_of_its_output_not_any_output() -> None:
+    e = entry(outputs=("A",), gradient=True)
+    assert e.explains(Mismatch("A.grad along v = A", "value", "1", "2"))
+    assert not e.explains(Mismatch("B.grad along v = B", "value", "1", "2"))
+    # an entry for the forward cells reads outputs only as themselves
+    assert not entry(outputs=("A",)).explains(Mismatch("A.grad along v = A", "value", "1", "2"))
