@@ -323,3 +323,28 @@ def test_printed_booleans_accept_numpy_booleans_and_tuples_keep_exact_dtypes() -
     got = Observed("tuple", [tensor([1.0, 2.0], "float64"), tensor([3.0], "float64")])
     exact = against_printed("p", pair, got, FLOAT64, True, got)
     assert [(m.output, m.problem) for m in exact] == [("p[0]", "dtype"), ("p[1]", "dtype")]
+
+
+def test_value_mismatch_equal_integers_past_2_to_53_agree_exactly() -> None:
+    from tensor_conformance.compare import value_mismatch
+    big = np.array([2**53 + 1, 3], dtype=np.int64)
+    assert value_mismatch("x", big, big.copy(), None, None) is None  # not rounded through float64
+
+
+def test_value_mismatch_a_difference_exactly_at_the_bound_is_within() -> None:
+    from tensor_conformance.compare import value_mismatch
+    want, got = np.array([1.0, 2.0]), np.array([1.0, 2.5])
+    assert value_mismatch("x", want, got, np.array([0.0, 0.5]), None) is None
+    assert value_mismatch("x", want, got, np.array([0.0, 0.25]), None) is not None
+
+
+def test_value_mismatch_where_the_references_bound_is_nan_names_the_reference() -> None:
+    from tensor_conformance.compare import value_mismatch
+    m = value_mismatch("A.sum()", np.array([[1.0, 4.0]]), np.array([[1.0, 6.0]]),
+                       np.array([[0.0, np.nan]]), None)
+    assert m is not None
+    assert (m.output, m.problem, m.expected, m.got) == ("A.sum()", "value", "4.0 at [0, 1]", "6.0")
+    assert m.difference.startswith("|got - expected| = 2;")
+    assert "a problem of the reference" in m.difference
+    assert m.tolerance == ("undefined (the reference's bound is NaN; "
+                           "see adapters/reference/bounds.py)")
