@@ -554,9 +554,11 @@ def test_after_a_cell_its_compiled_programs_are_dropped_and_the_backends_hook_ru
     engine.after_cell(NumpyAdapter())  # no hook, nothing compiled: nothing to do
 
 
-def test_the_backends_context_is_entered_around_its_runs() -> None:
-    class WithContext(NumpyAdapter):
-        name = "numpy-with-context"
+def with_counted_context(base: type) -> Any:
+    """``base`` whose ``context()`` counts how often the engine enters it."""
+
+    class Counted(base):
+        name = f"{base.__name__.lower()}-with-context"
         entered = 0
 
         @contextmanager
@@ -564,8 +566,13 @@ def test_the_backends_context_is_entered_around_its_runs() -> None:
             type(self).entered += 1
             yield
 
-    run_case(case("A.sum()"), WithContext())
-    assert WithContext.entered == 1
+    return Counted
+
+
+def test_the_backends_context_is_entered_around_its_runs() -> None:
+    backend = with_counted_context(NumpyAdapter)
+    run_case(case("A.sum()"), backend())
+    assert backend.entered == 1
 
 
 def test_inputs_reach_the_backend_as_its_tensors_and_other_values_as_they_are() -> None:
@@ -998,33 +1005,17 @@ def test_an_agree_pair_is_allowed_the_sum_of_both_sides_bounds() -> None:
 
 
 def test_the_backends_context_is_entered_around_its_compiled_runs() -> None:
-    class StagedWithContext(Staged):
-        name = "numpy-staged-with-context"
-        entered = 0
-
-        @contextmanager
-        def context(self) -> Iterator[None]:
-            type(self).entered += 1
-            yield
-
-    run = run_case(case("A.sum()"), StagedWithContext())
+    backend = with_counted_context(Staged)
+    run = run_case(case("A.sum()"), backend())
     assert run.staged == 1
-    assert StagedWithContext.entered == 1
+    assert backend.entered == 1
 
 
 def test_the_backends_context_is_entered_around_its_gradient_oracles() -> None:
-    class Backend(ReferenceAdapter):
-        name = "reference-with-context"
-        entered = 0
-
-        @contextmanager
-        def context(self) -> Iterator[None]:
-            type(self).entered += 1
-            yield
-
-    run = run_case(case(GRADIENT), Backend())
+    backend = with_counted_context(ReferenceAdapter)
+    run = run_case(case(GRADIENT), backend())
     assert run.oracles
-    assert Backend.entered == 2  # the backend's run, then the oracles
+    assert backend.entered == 2  # the backend's run, then the oracles
 
 
 DEFAULT_DTYPES = """
