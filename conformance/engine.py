@@ -77,7 +77,17 @@ class CellRun:
     seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
+#: set by ``--eager``: run every program operation by operation
+EAGER_ONLY = False
+#: why a case that checks compiled programs is not applicable under ``--eager``
+EAGER_REASON = "--eager was given: cases that check compiled programs do not run"
+
+
 def missing_capability(needs: frozenset[str], adapter: Adapter) -> str | None:
+    """Why a cell that needs ``needs`` cannot run on ``adapter`` (None: it can); a case
+    that checks compiled programs cannot run under ``--eager`` (``EAGER_ONLY``)."""
+    if "compile" in needs and EAGER_ONLY:
+        return f"needs compile: {EAGER_REASON}"
     for cap in sorted(needs - adapter.capabilities):
         reason = adapter.missing.get(cap, f"{adapter.name} does not declare capability {cap!r}")
         return f"needs {cap}: {reason}"
@@ -107,8 +117,6 @@ def _run(adapter: Adapter, program: Program, variables: dict[str, Any],
 
 #: each adapter's compiled whole programs (see staging.py); dropped after each cell
 _STAGERS: weakref.WeakKeyDictionary[Any, Stager] = weakref.WeakKeyDictionary()
-#: set by ``--eager``: run every program operation by operation
-EAGER_ONLY = False
 
 
 @contextlib.contextmanager
@@ -127,8 +135,7 @@ def _run_compiled(adapter: Adapter, program: Program, variables: dict[str, Any],
     whatever happens, not applicable where it cannot be."""
     if EAGER_ONLY or getattr(adapter, "stage", None) is None:
         if strict:
-            raise NotApplicable("--eager was given: cases that check compiled programs do "
-                                "not run" if EAGER_ONLY else f"{adapter.name} declares "
+            raise NotApplicable(EAGER_REASON if EAGER_ONLY else f"{adapter.name} declares "
                                 "capability 'compile' but has no stage() method")
         return None
     stager = _STAGERS.setdefault(adapter, Stager(adapter))

@@ -443,3 +443,21 @@ def test_a_stale_divergence_fails_the_deterministic_run(
     assert cell["divergence"]["id"] == "numpy-cumsum-float64"
     assert "stale divergence: registered divergence numpy-cumsum-float64 did not reproduce" in (
         result.stdout.str())
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_under_eager_a_compiled_case_is_not_applicable_with_the_reason(
+    pytester: pytest.Pytester, specs_dir: Path
+) -> None:
+    """--eager cannot run a case that checks compiled programs: its cell says so before
+    it runs (not a failure of the suite, not a silent skip)."""
+    (specs_dir / "autograd").mkdir()
+    source = ROOT / "specs" / "autograd" / "control_flow.yaml"
+    (specs_dir / "autograd" / "control_flow.yaml").write_text(source.read_text(), encoding="utf-8")
+    result, reports = run_suite(pytester, specs_dir, "--backend", "jax", "--eager",
+                                "-k", "under_jit")
+    cells = json.loads((reports / "results.json").read_text())["cells"]
+    assert [(c["case"], c["outcome"]) for c in cells] == [("under_jit", "not_applicable")]
+    assert cells[0]["reason"] == ("needs compile: --eager was given: cases that check "
+                                  "compiled programs do not run")
+    assert result.ret == 0, result.stdout.str()
