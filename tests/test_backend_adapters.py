@@ -638,3 +638,85 @@ def test_jax_grad_differentiates_the_programs_graph_not_a_copy_per_use(
         adapter.backward(adapter.sum(adapter.mul(r, r), None, False))
         assert len(matmuls) == 1  # the backward replays mv once, not once per use of r
         np.testing.assert_allclose(host(adapter, adapter.grad(w)), [4.0])
+
+
+def _jax_cache_drops(monkeypatch: pytest.MonkeyPatch, residents: list[tuple[int, str]],
+                     freed_to: int | None) -> list[int]:
+    """The resident memory at which after_cell() dropped JAX's caches, each cell ending
+    with ``residents``' (bytes, adapter); a drop brings resident memory down to
+    ``freed_to`` (None: it stays where it was)."""
+    pytest.importorskip("jax")
+    import jax
+
+    from tensor_conformance.adapters import jax_backend
+
+    resident = [0]
+    drops: list[int] = []
+
+    def drop() -> None:
+        drops.append(resident[0])
+        resident[0] = resident[0] if freed_to is None else freed_to
+
+    monkeypatch.setattr(jax_backend, "_resident_bytes", lambda: resident[0])
+    monkeypatch.setattr(jax_backend, "_dropped_at", 0)
+    monkeypatch.setattr(jax, "clear_caches", drop)
+    adapters = {name: _make(name) for name in ("jax", "jax-x64")}
+    for size, name in residents:
+        resident[0] = size
+        adapters[name].after_cell()
+    return drops
+
+
+def test_jax_drops_its_caches_past_the_limit_and_again_when_memory_grew_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where resident memory does not fall when JAX's caches are dropped, they are dropped
+    again only once it has grown: otherwise every later cell would recompile."""
+    from tensor_conformance.adapters.jax_backend import MEMORY_LIMIT_BYTES as limit
+    from tensor_conformance.adapters.jax_backend import REGROWTH_BYTES as regrowth
+
+    cells = [(limit - 1, "jax"), (limit, "jax"), (limit + 1, "jax-x64"), (limit + 1, "jax"),
+             (limit + regrowth, "jax-x64"), (limit + regrowth + 2, "jax"),
+             (limit + regrowth + 2, "jax-x64"), (limit + 2 * regrowth + 2, "jax"),
+             (limit + 2 * regrowth + 3, "jax-x64")]
+    # both adapters share the process's caches: one drop counts for both
+    assert _jax_cache_drops(monkeypatch, cells, freed_to=None) == [
+        limit + 1, limit + regrowth + 2, limit + 2 * regrowth + 3]
+    # where the drop hands the memory back, the limit alone decides
+    assert _jax_cache_drops(monkeypatch, cells, freed_to=limit // 4) == [
+        limit + 1, limit + 1, limit + regrowth, limit + regrowth + 2, limit + regrowth + 2,
+        limit + 2 * regrowth + 2, limit + 2 * regrowth + 3]
+
+
+def test_jax_hands_the_memory_of_dropped_caches_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measured, not assumed: after_cell() past the limit leaves resident memory lower."""
+    pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    from tensor_conformance.adapters import jax_backend
+
+    adapter = _make("jax")
+    with _inside(adapter):
+        for n in range(1, 120):  # ~2 MB per compiled executable
+            jnp.cumsum(jnp.ones((n, 2)), axis=1).block_until_ready()
+    before = jax_backend._resident_bytes()
+    monkeypatch.setattr(jax_backend, "MEMORY_LIMIT_BYTES", before - 1)
+    monkeypatch.setattr(jax_backend, "_dropped_at", 0)
+    adapter.after_cell()
+    assert jax_backend._dropped_at < before - 100_000_000, (before, jax_backend._dropped_at)
+
+
+def test_jax_brings_inputs_in_without_compiling(caplog: pytest.LogCaptureFixture) -> None:
+    """Inputs cross into JAX as a transfer: jnp.array(host) compiled a copy for every new
+    shape and dtype, a third of a run's compilations."""
+    pytest.importorskip("jax")
+    import jax
+
+    for name in ("jax", "jax-x64"):
+        adapter = _make(name)
+        with jax.log_compiles(True), caplog.at_level("DEBUG", logger="jax"):
+            for shape in ((7, 1, 3), (0, 5), ()):
+                for dtype in ("float64", "int32", "bool"):
+                    value = adapter.from_host(np.zeros(shape, dtype=dtype))
+                    assert adapter.is_tensor(value) and value.shape == shape
+        assert not [r for r in caplog.records if "ompil" in r.getMessage()], name
