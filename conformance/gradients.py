@@ -371,10 +371,12 @@ def _forward_mode(gp: GradientProgram, adapter: Adapter, jvp: Any, inputs: dict[
                   v: dict[str, np.ndarray]) -> float | None:
     def F(*leaves: Any) -> Any:
         env = {**inputs, **dict(zip(gp.leaves, leaves, strict=True))}
-        out = Interpreter(adapter, env).run(gp.prefix).get(gp.output)
-        if isinstance(out, Raised):
-            raise out.error
-        return out
+        outputs = Interpreter(adapter, env).run(gp.prefix)
+        # a statement that raised ends the run: the output is then not there at all
+        for value in outputs.values():
+            if isinstance(value, Raised):
+                raise value.error
+        return outputs[gp.output]
 
     primals = tuple(inputs[leaf] for leaf in gp.leaves)
     tangents = tuple(adapter.from_host(v[leaf].astype(np.asarray(adapter.to_host(inputs[leaf])).dtype))

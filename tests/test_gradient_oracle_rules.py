@@ -430,7 +430,7 @@ def test_forward_mode_is_inconclusive_where_the_references_backward_gives_nan() 
     ref = run_reference(source, variables)
     assert math.isnan(ref["x.grad"].value[0])  # the reference's own backward: 0 * inf
     adapter = JvpReference(0.5)
-    inputs = {"x": adapter.from_host(variables["x"])}
+    inputs = {k: adapter.from_host(v) for k, v in variables.items()}
     found = gradients.check(gp_of(source), adapter, variables, dict(ref), ref, inputs)
     assert found.mismatches == []
     assert found.checked["forward_mode"] == 0
@@ -440,7 +440,7 @@ def test_forward_mode_is_inconclusive_where_the_references_backward_gives_nan() 
     ref = run_reference(source, finite)
     got = {**ref, "x.grad": dataclasses.replace(ref["x.grad"], value=np.array([math.nan, 1.0]))}
     found = gradients.check(gp_of(source), adapter, finite, got, ref,
-                            {"x": adapter.from_host(finite["x"])})
+                            {k: adapter.from_host(v) for k, v in finite.items()})
     assert found.checked["forward_mode"] == 1
     assert any(m.sides[1] == "forward mode (jvp) gives" for m in found.mismatches)
 
@@ -487,3 +487,35 @@ def test_the_bound_and_magnitude_along_v_weigh_each_leaf_by_abs_v() -> None:
            "y.grad": Observed("tensor", np.zeros(1), "float64", (1,), bounds=np.array([9.0]))}
     gp = GradientProgram(prefix=None, leaves=("x", "u", "w"), output="y")  # type: ignore[arg-type]
     assert _bound(gp, ref, v) == 0.5 * 1.0 + 2.0 * 0.25 + 1.0 * 3.0  # y is no leaf: not counted
+
+
+class FailsInsideJvp(JvpReference):
+    """Its multiplication raises while its forward mode runs (as a compiled jvp raises on
+    a value Python needs): the statement that raised ends the program's run."""
+
+    inside = False
+
+    def jvp(self, fn: Any, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+        self.inside = True
+        try:
+            return super().jvp(fn, primals, tangents)
+        finally:
+            self.inside = False
+
+    def mul(self, x: Any, y: Any) -> Any:
+        if self.inside:
+            raise ValueError("cannot multiply inside this jvp")
+        return super().mul(x, y)
+
+
+def test_forward_mode_whose_program_raised_before_its_output_is_not_checked() -> None:
+    """The output is then not there at all: forward mode cannot be read, not 'None'."""
+    source = "x.requires_grad_(True)\nz = x * x\ny = z.sum()\ny.backward()\nx.grad\n"
+    variables = {"x": np.array([0.5, -2.0, 3.0])}
+    ref = run_reference(source, variables)
+    adapter = FailsInsideJvp(1.0)
+    found = gradients.check(gp_of(source), adapter, variables, ref, ref,
+                            {"x": adapter.from_host(variables["x"])})
+    assert dict(found.checked) == {"finite_differences": 1}
+    assert found.along["forward mode (jvp-reference jvp)"] is None
+    assert found.mismatches == []
