@@ -223,19 +223,8 @@ class JaxAdapter:
 
         return run
 
-    @_scoped
     def jvp(self, fn: Any, primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
-        """Forward mode (``jax.jvp``): the gradient oracles compare it with reverse mode.
-
-        Compiled as one function (``jax.jit(jax.jvp)``), as JAX users run it and as whole
-        programs are (``stage``): eagerly, ``jax.jvp`` compiles each operation of the
-        program for each new shape (measured: the gradient cells of a run on jax-x64,
-        warm cache, 58.4 s eagerly, 44.0 s compiled).  Empty arrays (see ``stage``) and
-        anything compiling cannot run (a value needed in Python, any error while
-        tracing) run eagerly, and the eager run decides."""
-        if not any(0 in np.shape(p) for p in primals):
-            with contextlib.suppress(Exception):
-                return jax.jit(lambda p, t: jax.jvp(fn, p, t))(primals, tangents)
+        """Forward mode (``jax.jvp``): the gradient oracles compare it with reverse mode."""
         return jax.jvp(fn, primals, tangents)
 
     # -- the library's autograd transformations (adapters/functional_autograd.py) ---

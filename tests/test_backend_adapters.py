@@ -720,39 +720,3 @@ def test_jax_brings_inputs_in_without_compiling(caplog: pytest.LogCaptureFixture
                     value = adapter.from_host(np.zeros(shape, dtype=dtype))
                     assert adapter.is_tensor(value) and value.shape == shape
         assert not [r for r in caplog.records if "ompil" in r.getMessage()], name
-
-
-@pytest.mark.parametrize("name", ["jax", "jax-x64"])
-def test_jax_forward_mode_compiles_and_falls_back_to_eager_where_it_cannot(
-    name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The forward-mode oracle's jax.jvp runs compiled; a function that needs a concrete
-    value, and empty arrays (on which XLA's compiler can abort), run eagerly."""
-    pytest.importorskip("jax")
-    import jax
-    import jax.numpy as jnp
-
-    adapter = _make(name)
-    compiled: list[Any] = []
-    jit = jax.jit
-    monkeypatch.setattr(jax, "jit", lambda fn, *a, **k: compiled.append(fn) or jit(fn, *a, **k))
-    with _inside(adapter):
-        x, t = jnp.array([1.0, -2.0, 3.0]), jnp.array([0.5, 1.0, -1.0])
-        value, tangent = adapter.jvp(lambda a: jnp.sum(a * a * a), (x,), (t,))
-        assert float(value) == 1 - 8 + 27 and float(tangent) == 3 * (0.5 + 4 - 9)
-        assert len(compiled) == 1
-
-        def branches(a: Any) -> Any:  # Python control flow on a value: no tracing
-            return a * 2 if jnp.sum(a) > 0 else a * 3
-
-        with pytest.raises(jax.errors.ConcretizationTypeError):
-            jax.jit(lambda p, tt: jax.jvp(branches, p, tt))((x,), (t,))
-        _, tangent = adapter.jvp(branches, (x,), (t,))
-        assert np.asarray(tangent).tolist() == [1.0, 2.0, -2.0]
-        empty, before = jnp.zeros((0, 2)), len(compiled)
-        _, tangent = adapter.jvp(lambda a: jnp.sum(jnp.concatenate([a, a])[1:]),
-                                 (empty,), (empty,))
-        assert float(tangent) == 0.0 and len(compiled) == before
-        # an error of the function itself is the eager run's
-        with pytest.raises(ValueError, match="cannot be concatenated"):
-            adapter.jvp(jnp.concatenate, (x,), (t,))
