@@ -85,7 +85,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     "available: a missing library is then an error, not 'not applicable'")
     group.addoption("--eager", action="store_true",
                     help="never compile a whole case program (JAX: jax.jit); run every "
-                    "operation on its own, as the notes do")
+                    "operation on its own, as the notes do (cases that check compiled "
+                    "programs are then not applicable)")
     group.addoption("--draw-per-cell", action="store_true",
                     help="every (case, backend) cell draws its own examples, instead of "
                     "replaying the case's shared corpus (conformance/corpus.py)")
