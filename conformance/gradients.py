@@ -202,13 +202,14 @@ def check(gp: GradientProgram, adapter: Adapter, variables: dict[str, Any],
 
     jvp = getattr(adapter, "jvp", None)
     if jvp is not None and inputs is not None:
-        tangent = _forward_mode(gp, adapter, jvp, inputs, v)
+        scale = _tangent_scale(v)
+        tangent = _forward_mode(gp, adapter, jvp, inputs, v, scale)
         result.along[f"forward mode ({adapter.name} jvp)"] = tangent
         if tangent is not None:
             dtype = next(iter(grads.values())).dtype  # type: ignore[union-attr]
             u = np.finfo(np.dtype(dtype)).eps / 2
             n = sum(int(np.size(v[leaf])) for leaf in gp.leaves)
-            flush = _tangent_flush(gp, adapter.policy, variables)
+            flush = scale * _tangent_flush(gp, adapter.policy, variables)
             allowed = 2 * bound + (n + 2) * u * _magnitude(grads, v) + flush + 1e-300
             # the backend's two modes give one answer: equal (an infinity included) or
             # both NaN, whatever the allowed error
@@ -367,8 +368,23 @@ def _F(gp: GradientProgram, base: dict[str, Any], v: dict[str, np.ndarray],
     return float(np.asarray(ref.to_host(out)).reshape(())), out.bound(0)
 
 
+def _tangent_scale(v: dict[str, np.ndarray]) -> float:
+    """The power of two that brings every element of v within [-1, 1] (1 where they are).
+
+    Forward mode is linear in the tangent, so the oracle hands the backend's jvp v / scale
+    and multiplies its answer by scale: exact (powers of two), and the same derivative
+    along v.  v itself is scaled to each element (``direction``), and its tangent
+    intermediates would overflow where the derivative does not: e^704 times a tangent of
+    512 is past float64's range, and (e^X * 1 + e^X * -1)'s jvp was inf - inf = nan on
+    torch, jax and jax-x64 alike while the gradient, 0, was right (explore seed 5,
+    tensors/exp/float64/gradient)."""
+    largest = max((float(np.max(np.abs(x))) for x in v.values() if np.size(x)), default=0.0)
+    return 1.0 if largest <= 1.0 else 2.0 ** math.ceil(math.log2(largest))
+
+
 def _forward_mode(gp: GradientProgram, adapter: Adapter, jvp: Any, inputs: dict[str, Any],
-                  v: dict[str, np.ndarray]) -> float | None:
+                  v: dict[str, np.ndarray], scale: float = 1.0) -> float | None:
+    """d(output) along v by the backend's jvp, given the tangent v / ``scale``."""
     def F(*leaves: Any) -> Any:
         env = {**inputs, **dict(zip(gp.leaves, leaves, strict=True))}
         outputs = Interpreter(adapter, env).run(gp.prefix)
@@ -379,10 +395,10 @@ def _forward_mode(gp: GradientProgram, adapter: Adapter, jvp: Any, inputs: dict[
         return outputs[gp.output]
 
     primals = tuple(inputs[leaf] for leaf in gp.leaves)
-    tangents = tuple(adapter.from_host(v[leaf].astype(np.asarray(adapter.to_host(inputs[leaf])).dtype))
-                     for leaf in gp.leaves)
+    tangents = tuple(adapter.from_host((v[leaf] / scale).astype(
+        np.asarray(adapter.to_host(inputs[leaf])).dtype)) for leaf in gp.leaves)
     try:
         _, tangent = jvp(F, primals, tangents)
-        return float(np.asarray(adapter.to_host(tangent), dtype=np.float64).reshape(()))
+        return scale * float(np.asarray(adapter.to_host(tangent), dtype=np.float64).reshape(()))
     except Exception:  # F may do what the library's jvp cannot trace: not checked
         return None

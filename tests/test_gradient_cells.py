@@ -210,3 +210,20 @@ def test_a_loss_that_overflows_still_checks_the_gradient() -> None:
                                     lambda name, shape, dtype: np.full(shape, -2.0, dtype),
                                     {"dtype": "float64", "shp": (3,), "X": X}, [], run)
         assert run.examples == 1 and run.checked == 1, adapter.name
+
+
+def test_forward_mode_is_checked_where_the_tangent_along_v_would_overflow() -> None:
+    """exp(704.) * 1 + exp(704.) * -1: the gradient is 0, and the forward-mode oracle's
+    direction is scaled to X (512), so a jvp along v itself forms e^704 * 512, past
+    float64's range, and answered inf - inf = nan on torch, jax and jax-x64 alike
+    (explore seed 5).  The oracle hands the jvp v scaled into [-1, 1] instead."""
+    from tensor_conformance.adapters.torch_backend import TorchAdapter
+
+    spec = next(s for s in SPECS_LOADED if s.id == "tensors/exp")
+    run = engine.CellRun()
+    differentiation.run_example(spec, check_of("tensors/exp/float64"), TorchAdapter(),
+                                lambda name, shape, dtype: np.full(shape, 1.0 if name == "_v0"
+                                                                   else -1.0, dtype),
+                                {"dtype": "float64", "shp": (), "X": np.array(704.0)}, [], run)
+    assert run.examples == 1 and run.checked == 1
+    assert run.oracles["forward_mode"] == 1, run.oracles

@@ -53,7 +53,10 @@ def along(grad: np.ndarray, variables: dict[str, Any], leaf: str = "x") -> float
 
 
 class JvpReference(ReferenceAdapter):
-    """The reference with a forward mode that returns ``tangent`` (or raises)."""
+    """The reference with a forward mode whose derivative along the oracle's v is
+    ``tangent`` (or that raises).  The oracle hands the jvp v / scale (``_tangent_scale``)
+    and multiplies the answer back, so this jvp answers ``tangent / scale``, v being
+    the direction of its primals (``direction`` depends only on their values)."""
 
     name = "jvp-reference"
 
@@ -67,9 +70,13 @@ class JvpReference(ReferenceAdapter):
         out = fn(*primals)
         if self.tangent is None:
             raise RuntimeError("this jvp cannot trace the program")
+        names = tuple(f"leaf{i}" for i in range(len(primals)))
+        v = gradients.direction({n: np.asarray(self.to_host(p)) for n, p in zip(names, primals,
+                                                                               strict=True)}, names)
         # the tangent has the output's shape (one element: y is what backward() was called on)
         shape = getattr(out, "shape", ())
-        return out, ops.tensor(np.full(shape, self.tangent).tolist(), "float64", self.policy)
+        value = self.tangent / gradients._tangent_scale(v)
+        return out, ops.tensor(np.full(shape, value).tolist(), "float64", self.policy)
 
 
 # -- which programs are differentiated ------------------------------------------------------
@@ -319,7 +326,11 @@ def test_forward_mode_is_given_v_and_agrees_with_a_right_gradient() -> None:
     assert found.mismatches == []
     (tangents,) = adapter.calls
     v = gradients.direction({"x": np.array([0.5, -2.0, 3.0])}, ("x",))["x"]
-    assert adapter.to_host(tangents[0]).tolist() == v.tolist()
+    # v scaled by a power of two into [-1, 1] (x = 3 gives an element of v beyond 1)
+    given = adapter.to_host(tangents[0])
+    scale = float(np.max(np.abs(v))) / float(np.max(np.abs(given)))
+    assert scale > 1 and scale == 2.0 ** round(math.log2(scale))
+    assert (given * scale).tolist() == v.tolist() and np.max(np.abs(given)) <= 1
 
 
 def test_forward_mode_catches_a_disagreeing_backward() -> None:
