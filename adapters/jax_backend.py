@@ -108,7 +108,9 @@ def _release_freed_memory() -> None:
     """Hand memory freed by dropped executables back to the system (glibc's
     ``malloc_trim``); elsewhere nothing to do."""
     gc.collect()
-    with contextlib.suppress(OSError, AttributeError):  # AttributeError: not glibc
+    # AttributeError: a C library without malloc_trim (macOS, musl); TypeError, OSError:
+    # no C library to open by None (Windows)
+    with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(None).malloc_trim(0)
 
 

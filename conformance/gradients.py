@@ -383,7 +383,7 @@ def _tangent_scale(v: dict[str, np.ndarray]) -> float:
 
 
 def _forward_mode(gp: GradientProgram, adapter: Adapter, jvp: Any, inputs: dict[str, Any],
-                  v: dict[str, np.ndarray], scale: float = 1.0) -> float | None:
+                  v: dict[str, np.ndarray], scale: float) -> float | None:
     """d(output) along v by the backend's jvp, given the tangent v / ``scale``."""
     def F(*leaves: Any) -> Any:
         env = {**inputs, **dict(zip(gp.leaves, leaves, strict=True))}
